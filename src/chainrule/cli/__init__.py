@@ -1,0 +1,1 @@
+"""The chainrule command line (the only place that parses arguments)."""

@@ -1,0 +1,129 @@
+"""Activation layers: A = g(Z) elementwise, and dZ = dA * g'(Z) backward.
+
+Shapes: any input shape, output of the same shape. The math of each g and g'
+lives in ``chainrule.functional``; these classes only cache what backward needs
+(Z, or the output A where g' is cheaper from it).
+"""
+
+from __future__ import annotations
+
+from .. import functional as F
+from .base import Layer
+
+
+class Identity(Layer):
+    """A = Z;  dZ = dA."""
+
+    def forward(self, Z, training=False):
+        return Z
+
+    def backward(self, dA, need_input_grad=True):
+        return dA
+
+
+class Sigmoid(Layer):
+    """A = 1 / (1 + e^-Z);  dZ = dA * A (1 - A).  Caches A."""
+
+    def forward(self, Z, training=False):
+        self.A = F.sigmoid(Z)
+        return self.A
+
+    def backward(self, dA, need_input_grad=True):
+        return dA * F.sigmoid_grad_from_output(self.A)
+
+
+class Tanh(Layer):
+    """A = tanh(Z);  dZ = dA * (1 - A^2).  Caches A."""
+
+    def forward(self, Z, training=False):
+        self.A = F.tanh(Z)
+        return self.A
+
+    def backward(self, dA, need_input_grad=True):
+        return dA * F.tanh_grad_from_output(self.A)
+
+
+class ReLU(Layer):
+    """A = max(Z, 0);  dZ = dA * [Z > 0].  Caches Z."""
+
+    def forward(self, Z, training=False):
+        self.Z = Z
+        return F.relu(Z)
+
+    def backward(self, dA, need_input_grad=True):
+        return dA * F.relu_grad(self.Z)
+
+
+class LeakyReLU(Layer):
+    """A = Z where Z > 0 else negative_slope Z;  dZ = dA * (1 or negative_slope)."""
+
+    def __init__(self, negative_slope=0.01):
+        super().__init__()
+        self.negative_slope = float(negative_slope)
+
+    def forward(self, Z, training=False):
+        self.Z = Z
+        return F.leaky_relu(Z, self.negative_slope)
+
+    def backward(self, dA, need_input_grad=True):
+        return dA * F.leaky_relu_grad(self.Z, self.negative_slope)
+
+    def get_config(self):
+        return {"negative_slope": self.negative_slope}
+
+
+class ELU(Layer):
+    """A = Z where Z > 0 else alpha (e^Z - 1);  dZ = dA * (1 or alpha e^Z)."""
+
+    def __init__(self, alpha=1.0):
+        super().__init__()
+        self.alpha = float(alpha)
+
+    def forward(self, Z, training=False):
+        self.Z = Z
+        return F.elu(Z, self.alpha)
+
+    def backward(self, dA, need_input_grad=True):
+        return dA * F.elu_grad(self.Z, self.alpha)
+
+    def get_config(self):
+        return {"alpha": self.alpha}
+
+
+class GELU(Layer):
+    """A = Z Phi(Z) (Phi the normal CDF);  dZ = dA * (Phi(Z) + Z phi(Z)).
+
+    ``approximate="tanh"`` is PyTorch's tanh approximation, faster here.
+    """
+
+    def __init__(self, approximate="none"):
+        super().__init__()
+        if approximate not in ("none", "tanh"):
+            raise ValueError(f"GELU: approximate must be 'none' or 'tanh'; received {approximate!r}")
+        self.approximate = approximate
+
+    def forward(self, Z, training=False):
+        self.Z = Z
+        return F.gelu(Z, self.approximate)
+
+    def backward(self, dA, need_input_grad=True):
+        return dA * F.gelu_grad(self.Z, self.approximate)
+
+    def get_config(self):
+        return {"approximate": self.approximate}
+
+
+class Softmax(Layer):
+    """A_ij = e^{Z_ij} / sum_k e^{Z_ik} along the last axis;
+    dZ = A * (dA - sum_k dA_k A_k).  Caches A.
+
+    For classification prefer raw logits with ``CrossEntropy(from_logits=True)``:
+    the fused gradient (P - Y) / m is cheaper and more accurate.
+    """
+
+    def forward(self, Z, training=False):
+        self.A = F.softmax(Z)
+        return self.A
+
+    def backward(self, dA, need_input_grad=True):
+        return F.softmax_backward(self.A, dA)

@@ -1,0 +1,114 @@
+"""The Layer interface that every layer of chainrule follows.
+
+A layer maps its input ``A_prev`` to its output in ``forward`` and, in
+``backward``, maps the gradient of the cost with respect to its output to the
+gradient with respect to its input, filling the gradient of each of its
+parameters on the way: parameter ``W`` has gradient ``dW``, always of the same
+shape and dtype.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..init import as_generator
+
+
+class Layer:
+    #: trainable parameters; each has a gradient named "d" + name
+    param_names: tuple[str, ...] = ()
+    #: arrays saved with the model but not trained (BatchNorm's running statistics)
+    state_names: tuple[str, ...] = ()
+
+    def __init__(self):
+        self.dtype = None
+        self.built = False
+
+    # -- parameters ---------------------------------------------------------
+
+    def build(self, rng=None, dtype="float32"):
+        """Create the parameters (zeroed gradients beside them) in ``dtype``."""
+        self.dtype = np.dtype(dtype)
+        for name, value in self.init_params(as_generator(rng), self.dtype).items():
+            object.__setattr__(self, name, value)
+            object.__setattr__(self, "d" + name, np.zeros_like(value))
+        for name, value in self.init_state(self.dtype).items():
+            object.__setattr__(self, name, value)
+        self.built = True
+        return self
+
+    def init_params(self, rng, dtype) -> dict:
+        """Fresh parameters, by name. Layers without parameters return {}."""
+        return {}
+
+    def init_state(self, dtype) -> dict:
+        return {}
+
+    def params(self) -> dict:
+        return {name: getattr(self, name) for name in self.param_names}
+
+    def grads(self) -> dict:
+        return {name: getattr(self, "d" + name) for name in self.param_names}
+
+    def state(self) -> dict:
+        return {name: getattr(self, name) for name in self.state_names}
+
+    def penalty(self) -> float:
+        """The regularisation this layer adds to the cost (0 for most layers)."""
+        return 0.0
+
+    def __setattr__(self, name, value):
+        # Assigning to a built parameter, gradient or state array copies into
+        # it, so the model's flat parameter buffer never goes stale.
+        arrays = self.param_names + tuple("d" + n for n in self.param_names) + self.state_names
+        if name in arrays and isinstance(self.__dict__.get(name), np.ndarray):
+            current = self.__dict__[name]
+            value = np.asarray(value)
+            if value.shape != current.shape:
+                raise ValueError(
+                    f"{type(self).__name__}.{name} must have shape {current.shape}; received {value.shape}"
+                )
+            current[...] = value
+        else:
+            object.__setattr__(self, name, value)
+
+    # -- sizes --------------------------------------------------------------
+
+    def input_size(self):
+        """The number of input features this layer needs, or None for any."""
+        return None
+
+    def output_size(self, n_in):
+        """The number of output features for ``n_in`` inputs (None: unknown)."""
+        return n_in
+
+    # -- the passes ---------------------------------------------------------
+
+    def forward(self, A_prev, training=False):
+        raise NotImplementedError
+
+    def backward(self, dA, need_input_grad=True):
+        raise NotImplementedError
+
+    def __call__(self, A_prev, training=False):
+        return self.forward(A_prev, training=training)
+
+    # -- configuration --------------------------------------------------------
+
+    def get_config(self) -> dict:
+        """The constructor arguments, enough to build the same layer again."""
+        return {}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"
+
+
+def check_positive_int(value, name, owner):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{owner}: {name} must be a positive integer; received {value!r}")
+    return int(value)

@@ -1,0 +1,90 @@
+"""Batch normalisation over the features of a (m, n) batch."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .base import Layer, check_positive_int
+
+
+class BatchNorm(Layer):
+    """Normalise each feature by the batch's statistics, then scale and shift.
+
+    Training, on a batch X of shape (m, n)::
+
+        mu    = mean_i X[i]              (n,)
+        var   = mean_i (X[i] - mu)^2     (n,)   (biased, as PyTorch uses in the forward)
+        X_hat = (X - mu) / sqrt(var + eps)
+        A     = gamma * X_hat + beta      (m, n)
+
+    and the running statistics move towards the batch's (PyTorch's convention,
+    the running variance being the unbiased one)::
+
+        running_mean = (1 - momentum) running_mean + momentum mu
+        running_var  = (1 - momentum) running_var  + momentum var * m / (m - 1)
+
+    Evaluation uses running_mean and running_var in place of mu and var.
+
+    Backward, given dA (m, n), with dX_hat = dA * gamma::
+
+        dgamma = sum_i dA[i] * X_hat[i]
+        dbeta  = sum_i dA[i]
+        dX     = (m dX_hat - sum_i dX_hat[i] - X_hat * sum_i dX_hat[i] X_hat[i]) / (m sqrt(var + eps))
+
+    Caches X_hat and 1 / sqrt(var + eps).
+    """
+
+    param_names = ("gamma", "beta")
+    state_names = ("running_mean", "running_var")
+
+    def __init__(self, features, momentum=0.1, eps=1e-5):
+        super().__init__()
+        self.features = check_positive_int(features, "features", "BatchNorm")
+        if not 0.0 <= momentum <= 1.0:
+            raise ValueError(f"BatchNorm: momentum must be in [0, 1]; received {momentum!r}")
+        if eps <= 0:
+            raise ValueError(f"BatchNorm: eps must be > 0; received {eps!r}")
+        self.momentum = float(momentum)
+        self.eps = float(eps)
+
+    def init_params(self, rng, dtype):
+        return {"gamma": np.ones(self.features, dtype), "beta": np.zeros(self.features, dtype)}
+
+    def init_state(self, dtype):
+        return {"running_mean": np.zeros(self.features, dtype), "running_var": np.ones(self.features, dtype)}
+
+    def input_size(self):
+        return self.features
+
+    def forward(self, X, training=False):
+        m = X.shape[0]
+        if training:
+            if m < 2:
+                raise ValueError(f"BatchNorm needs at least 2 rows per batch in training; received {m}")
+            mu = X.mean(axis=0)
+            var = X.var(axis=0)
+            self.running_mean *= 1 - self.momentum
+            self.running_mean += self.momentum * mu
+            self.running_var *= 1 - self.momentum
+            self.running_var += (self.momentum * m / (m - 1)) * var
+        else:
+            mu, var = self.running_mean, self.running_var
+        self.training = training
+        self.inv_std = 1.0 / np.sqrt(var + self.eps)
+        self.X_hat = (X - mu) * self.inv_std
+        return self.gamma * self.X_hat + self.beta
+
+    def backward(self, dA, need_input_grad=True):
+        np.sum(dA * self.X_hat, axis=0, out=self.dgamma)
+        np.sum(dA, axis=0, out=self.dbeta)
+        if not need_input_grad:
+            return None
+        dX_hat = dA * self.gamma
+        if not self.training:  # the statistics were constants
+            return dX_hat * self.inv_std
+        m = dA.shape[0]
+        return (m * dX_hat - dX_hat.sum(axis=0)
+                - self.X_hat * np.sum(dX_hat * self.X_hat, axis=0)) * (self.inv_std / m)
+
+    def get_config(self):
+        return {"features": self.features, "momentum": self.momentum, "eps": self.eps}

@@ -1,0 +1,254 @@
+"""Sequential: a stack of layers, A[0] = X, A[l] = layer_l(A[l-1]).
+
+The model owns the parameters of all its layers in one flat array
+``params_`` (and their gradients in ``grads_``); each layer's W, b, ... are
+views into it. Layers still read and write ``layer.W`` as usual; optimizers,
+gradient clipping and saving see one vector.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import functional as F
+from . import losses as losses_module
+from .init import as_generator
+from .layers import Layer, activation
+from .training import metrics as metrics_module
+from .validation import check_features, check_finite, check_X
+
+DTYPES = ("float32", "float64")
+
+
+class Sequential:
+    """A feed-forward network: ``Sequential([Dense(64, 32), ReLU(), Dense(32, 10)], rng=0)``.
+
+    ``rng`` (a seed, a numpy Generator or None) fixes the initial weights, the
+    dropout masks and the shuffling of ``fit``: the same seed gives the same
+    run, bit for bit. ``dtype`` is "float32" (default, fast) or "float64"
+    (for gradient checks); inputs are converted to it.
+    """
+
+    def __init__(self, layers, rng=None, dtype="float32"):
+        if isinstance(layers, Layer) or not hasattr(layers, "__iter__"):
+            raise TypeError(f"Sequential takes a list of layers; received {type(layers).__name__}")
+        self.layers = [activation(layer) if isinstance(layer, str) else layer for layer in layers]
+        for i, layer in enumerate(self.layers):
+            if not isinstance(layer, Layer):
+                raise TypeError(f"Sequential: item {i} is not a chainrule Layer; received {type(layer).__name__}")
+        if not self.layers:
+            raise ValueError("Sequential needs at least one layer; received an empty list")
+        if str(np.dtype(dtype)) not in DTYPES:
+            raise ValueError(f"Sequential: dtype must be one of {DTYPES}; received {dtype!r}")
+        self.rng = rng
+        self.dtype = np.dtype(dtype)
+        self.loss = None  # set by fit or compile; tells predict what the outputs mean
+        self._check_sizes()
+        self._build()
+
+    # -- construction ---------------------------------------------------------
+
+    def _check_sizes(self):
+        """Every layer's input size must be the size the layer before it puts out."""
+        size, source = None, None
+        for i, layer in enumerate(self.layers):
+            need = layer.input_size()
+            if need is not None and size is not None and need != size:
+                raise ValueError(
+                    f"layer sizes do not chain: layer {i} ({type(layer).__name__}) expects {need} inputs "
+                    f"but layer {source} ({type(self.layers[source]).__name__}) outputs {size}")
+            new = layer.output_size(size if size is not None else need)
+            if new != size:
+                source = i
+            size = new
+        self.n_outputs = size
+
+    def _build(self):
+        """Initialise every layer from one Generator, then gather the parameters into flat buffers."""
+        gen = as_generator(self.rng)
+        layer_rngs = gen.spawn(len(self.layers))
+        self.rng_ = gen.spawn(1)[0]  # shuffles the data in fit
+        for layer, layer_rng in zip(self.layers, layer_rngs):
+            layer.build(layer_rng, self.dtype)
+        arrays = [(layer, name) for layer in self.layers for name in layer.param_names]
+        total = sum(getattr(layer, name).size for layer, name in arrays)
+        self.params_ = np.empty(total, self.dtype)
+        self.grads_ = np.zeros(total, self.dtype)
+        start = 0
+        for layer, name in arrays:
+            value = getattr(layer, name)
+            end = start + value.size
+            self.params_[start:end] = value.ravel()
+            object.__setattr__(layer, name, self.params_[start:end].reshape(value.shape))
+            object.__setattr__(layer, "d" + name, self.grads_[start:end].reshape(value.shape))
+            start = end
+
+    @property
+    def num_params(self):
+        return self.params_.size
+
+    def compile(self, loss):
+        """Record the loss the model is trained with (fit does this too)."""
+        self.loss = losses_module.get(loss)
+        return self
+
+    # -- the passes -----------------------------------------------------------
+
+    def forward(self, X, training=False):
+        """Feed forward: A[0] = X, A[l] = layer_l(A[l-1]); returns A[L], shape (m, n_outputs)."""
+        A = self._as_input(X)
+        for layer in self.layers:
+            A = layer.forward(A, training=training)
+        return A
+
+    def backward(self, dA, need_input_grad=True):
+        """Backpropagate dCost/dA[L] through every layer, filling each layer's gradients.
+
+        Returns dCost/dX. ``need_input_grad=False`` stops at the first layer
+        with parameters (training does not need dX) and returns None.
+        """
+        first = self._first_trainable() if not need_input_grad else 0
+        for i in range(len(self.layers) - 1, first - 1, -1):
+            dA = self.layers[i].backward(dA, need_input_grad=need_input_grad or i > first)
+        return dA
+
+    def _first_trainable(self):
+        for i, layer in enumerate(self.layers):
+            if layer.param_names:
+                return i
+        return 0
+
+    def penalty(self):
+        """The regularisation terms (L1, L2) the layers add to the cost."""
+        return sum(layer.penalty() for layer in self.layers)
+
+    def _as_input(self, X):
+        X = check_X(X, self)
+        return X if X.dtype == self.dtype else X.astype(self.dtype)
+
+    # -- using a trained model ------------------------------------------------
+
+    def predict_output(self, X, batch_size=1024):
+        """The raw network output A[L] for X, computed in batches, in evaluation mode."""
+        X = check_finite(self._as_input(X), "X")
+        outs = [self.forward(X[i:i + batch_size]) for i in range(0, len(X), batch_size)]
+        return np.concatenate(outs) if outs else np.empty((0, self.n_outputs or 0), self.dtype)
+
+    def _task(self):
+        if self.loss is not None:
+            return self.loss.task
+        return "multiclass" if (self.n_outputs or 1) > 1 else "regression"
+
+    def predict_proba(self, X, batch_size=1024):
+        """Class probabilities: softmax of the logits (m, k), or [1 - p, p] for a binary model (m, 2)."""
+        out = self.predict_output(X, batch_size)
+        task = self._task()
+        from_logits = getattr(self.loss, "from_logits", True)
+        if task == "multiclass":
+            return F.softmax(out) if from_logits else out
+        if task == "binary":
+            p = F.sigmoid(out) if from_logits else out
+            return np.concatenate([1 - p, p], axis=1) if p.shape[1] == 1 else p
+        raise ValueError("predict_proba needs a classifier (a model trained with cross_entropy or bce); "
+                         f"this model was trained with {self.loss!r}")
+
+    def predict(self, X, batch_size=1024):
+        """Class labels (m,) for a classifier; the raw outputs for a regression model."""
+        task = self._task()
+        if task == "multiclass":
+            return np.argmax(self.predict_output(X, batch_size), axis=1)
+        if task == "binary":
+            p = self.predict_proba(X, batch_size)
+            return np.argmax(p, axis=1) if p.shape[1] == 2 else (p > 0.5).astype(np.int64)
+        return self.predict_output(X, batch_size)
+
+    def evaluate(self, X, y, loss=None, metrics=None, batch_size=1024):
+        """The loss (with the layers' penalties) and metrics on (X, y), as a dict."""
+        loss = losses_module.get(loss if loss is not None else (self.loss or "mse"))
+        out = self.predict_output(X, batch_size)
+        check_features(y, len(out), "y")
+        Y = loss.targets(y, out.shape, out.dtype)
+        result = {"loss": float(loss.value(out, Y)) + self.penalty()}
+        for name in metrics_module.resolve(metrics, loss):
+            result[name] = metrics_module.compute(name, y, out, loss)
+        return result
+
+    def fit(self, X, y, **kwargs):
+        """Train; see ``chainrule.training.loop.fit`` for the arguments. Returns a History."""
+        from .training.loop import fit
+
+        return fit(self, X, y, **kwargs)
+
+    # -- inspection -----------------------------------------------------------
+
+    def summary(self):
+        """A table of the layers, their output shapes and parameter counts."""
+        rows = [("#", "layer", "output shape", "params")]
+        size = None
+        for i, layer in enumerate(self.layers):
+            size = layer.output_size(size if size is not None else layer.input_size())
+            count = sum(v.size for v in layer.params().values())
+            rows.append((str(i), repr(layer), f"(None, {size if size is not None else '?'})", f"{count:,}"))
+        widths = [max(len(r[c]) for r in rows) for c in range(4)]
+        line = "-" * (sum(widths) + 6)
+        fmt = lambda r: "  ".join(v.ljust(w) if c < 3 else v.rjust(w) for c, (v, w) in enumerate(zip(r, widths)))
+        body = [fmt(rows[0]), line, *map(fmt, rows[1:]), line,
+                f"total parameters: {self.num_params:,} ({self.dtype}, {self.params_.nbytes:,} bytes)"]
+        return "\n".join(body)
+
+    def __repr__(self):
+        return f"Sequential({self.layers!r}, dtype={str(self.dtype)!r})"
+
+    # -- weights and configuration ------------------------------------------------
+
+    def get_config(self):
+        return {
+            "layers": [{"class": type(layer).__name__, "config": layer.get_config()} for layer in self.layers],
+            "dtype": str(self.dtype),
+            "loss": None if self.loss is None else {"class": type(self.loss).__name__,
+                                                    "config": self.loss.get_config()},
+        }
+
+    @classmethod
+    def from_config(cls, config, rng=None):
+        from .layers import LAYERS
+
+        layers = []
+        for spec in config["layers"]:
+            if spec["class"] not in LAYERS:
+                raise ValueError(f"unknown layer class {spec['class']!r}; expected one of {sorted(LAYERS)}")
+            layers.append(LAYERS[spec["class"]].from_config(spec["config"]))
+        model = cls(layers, rng=rng, dtype=config["dtype"])
+        if config.get("loss"):
+            loss_cls = losses_module.BY_CLASS_NAME[config["loss"]["class"]]
+            model.loss = loss_cls(**config["loss"]["config"])
+        return model
+
+    def state_arrays(self):
+        """Every array that defines the trained model: the flat parameters and the layers' state."""
+        arrays = {"params": self.params_}
+        for i, layer in enumerate(self.layers):
+            for name, value in layer.state().items():
+                arrays[f"layer{i}.{name}"] = value
+        return arrays
+
+    def load_state_arrays(self, arrays):
+        for name, value in self.state_arrays().items():
+            if name not in arrays:
+                raise ValueError(f"missing array {name!r}")
+            if arrays[name].shape != value.shape:
+                raise ValueError(f"array {name!r} has shape {arrays[name].shape}; the model needs {value.shape}")
+            value[...] = arrays[name]
+
+    def copy(self, dtype=None):
+        """A deep copy, optionally in another dtype (``model.copy("float64")`` for gradient checks)."""
+        config = dict(self.get_config(), dtype=str(np.dtype(dtype or self.dtype)))
+        clone = Sequential.from_config(config)
+        clone.load_state_arrays(self.state_arrays())
+        return clone
+
+    def save(self, path):
+        """Save the architecture (JSON) and the weights (.npz) to one file, atomically."""
+        from .io.serialize import save_model
+
+        save_model(self, path)

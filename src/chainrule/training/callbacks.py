@@ -1,0 +1,143 @@
+"""Callbacks: code that fit runs at the start and end of each epoch.
+
+A callback sees ``self.model`` and ``self.optimizer``; setting
+``model.stop_training = True`` ends training after the current epoch.
+``logs`` holds the epoch's numbers: loss, the metrics, val_* and lr.
+"""
+
+from __future__ import annotations
+
+import math
+
+
+class Callback:
+    def set_context(self, model, optimizer):
+        self.model, self.optimizer = model, optimizer
+
+    def on_train_begin(self, logs=None): ...
+    def on_epoch_begin(self, epoch, logs=None): ...
+    def on_batch_end(self, step, logs=None): ...
+    def on_epoch_end(self, epoch, logs=None): ...
+    def on_train_end(self, logs=None): ...
+
+
+class History(Callback):
+    """Records every epoch's logs: ``history.history["val_loss"]`` is a list, one value per epoch."""
+
+    def __init__(self):
+        self.history = {}
+        self.epoch = []
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.epoch.append(epoch)
+        for key, value in (logs or {}).items():
+            self.history.setdefault(key, []).append(value)
+
+
+class Monitor:
+    """Tracks the best value of one logged quantity ("val_loss", "accuracy", ...)."""
+
+    def __init__(self, monitor, mode="auto", min_delta=0.0):
+        if mode not in ("auto", "min", "max"):
+            raise ValueError(f"mode must be 'auto', 'min' or 'max'; received {mode!r}")
+        if mode == "auto":
+            mode = "min" if "loss" in monitor or monitor.endswith(("mse", "mae")) else "max"
+        self.monitor, self.mode, self.min_delta = monitor, mode, abs(min_delta)
+        self.best = math.inf if mode == "min" else -math.inf
+
+    def value(self, logs, owner):
+        if self.monitor not in logs:
+            raise ValueError(f"{owner} monitors {self.monitor!r} but the epoch logs hold {sorted(logs)}; "
+                             "pass validation_data to fit, or monitor one of those")
+        return logs[self.monitor]
+
+    def improved(self, value):
+        """Whether value beats the best by more than min_delta (and if so, record it)."""
+        better = value < self.best - self.min_delta if self.mode == "min" else value > self.best + self.min_delta
+        if better:
+            self.best = value
+        return better
+
+
+class EarlyStopping(Callback):
+    """Stop when ``monitor`` has not improved for ``patience`` epochs.
+
+    With ``restore_best_weights=True`` (the default) the model ends with the
+    weights of its best epoch, not its last.
+    """
+
+    def __init__(self, monitor="val_loss", patience=5, min_delta=0.0, mode="auto", restore_best_weights=True):
+        if patience < 0:
+            raise ValueError(f"EarlyStopping: patience must be >= 0; received {patience!r}")
+        self.monitor = Monitor(monitor, mode, min_delta)
+        self.patience = int(patience)
+        self.restore_best_weights = restore_best_weights
+
+    def on_train_begin(self, logs=None):
+        self.wait, self.best_epoch, self.stopped_epoch, self.best_arrays = 0, None, None, None
+        self.monitor.best = math.inf if self.monitor.mode == "min" else -math.inf
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.monitor.improved(self.monitor.value(logs, "EarlyStopping")):
+            self.wait, self.best_epoch = 0, epoch
+            if self.restore_best_weights:
+                self.best_arrays = {k: v.copy() for k, v in self.model.state_arrays().items()}
+            return
+        self.wait += 1
+        if self.wait > self.patience:
+            self.stopped_epoch = epoch
+            self.model.stop_training = True
+
+    def on_train_end(self, logs=None):
+        if self.restore_best_weights and self.best_arrays is not None:
+            self.model.load_state_arrays(self.best_arrays)
+
+
+class ModelCheckpoint(Callback):
+    """Save the model after each epoch to ``path`` (which may hold ``{epoch}``),
+    or only when ``monitor`` improves with ``save_best_only=True``."""
+
+    def __init__(self, path, monitor="val_loss", save_best_only=False, mode="auto"):
+        self.path = str(path)
+        self.monitor = Monitor(monitor, mode)
+        self.save_best_only = save_best_only
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.save_best_only and not self.monitor.improved(self.monitor.value(logs, "ModelCheckpoint")):
+            return
+        self.model.save(self.path.format(epoch=epoch + 1, **(logs or {})))
+
+
+class LearningRateScheduler(Callback):
+    """Set the optimizer's lr to ``schedule(epoch, base_lr)`` at the start of each epoch."""
+
+    def __init__(self, schedule):
+        if not callable(schedule):
+            raise TypeError(f"LearningRateScheduler needs a callable schedule(epoch, base_lr); received {schedule!r}")
+        self.schedule = schedule
+
+    def on_train_begin(self, logs=None):
+        self.base_lr = self.optimizer.lr
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.optimizer.lr = float(self.schedule(epoch, self.base_lr))
+
+
+class ReduceLROnPlateau(Callback):
+    """Multiply lr by ``factor`` when ``monitor`` has not improved for ``patience`` epochs."""
+
+    def __init__(self, monitor="val_loss", factor=0.1, patience=10, min_delta=1e-4, min_lr=0.0, mode="auto"):
+        if not 0 < factor < 1:
+            raise ValueError(f"ReduceLROnPlateau: factor must be in (0, 1); received {factor!r}")
+        self.monitor = Monitor(monitor, mode, min_delta)
+        self.factor, self.patience, self.min_lr = float(factor), int(patience), float(min_lr)
+        self.wait = 0
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.monitor.improved(self.monitor.value(logs, "ReduceLROnPlateau")):
+            self.wait = 0
+            return
+        self.wait += 1
+        if self.wait > self.patience:
+            self.optimizer.lr = max(self.optimizer.lr * self.factor, self.min_lr)
+            self.wait = 0

@@ -1,0 +1,145 @@
+"""The training loop: mini-batch gradient descent over whole epochs.
+
+One step on a mini-batch (X_b, Y_b) of m rows::
+
+    A[L]  = model.forward(X_b)             feed forward
+    C     = loss(A[L], Y_b) + penalties    the cost
+    dA[L] = loss.backward()                dC/dA[L]
+    model.backward(dA[L])                  dW[l], db[l] for every layer, by the chain rule
+    optimizer.step(model)                  W[l] := W[l] - alpha dW[l] (or Adam, ...)
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+
+import numpy as np
+
+from .. import losses as losses_module
+from .. import optim
+from ..validation import check_features, check_finite
+from . import metrics as metrics_module
+from .callbacks import Callback, History
+
+
+class TrainingDiverged(FloatingPointError):
+    """The loss became NaN or infinite; the model keeps its last finite weights."""
+
+
+def fit(model, X, y, loss=None, optimizer="adam", epochs=10, batch_size=32, validation_data=None,
+        validation_split=0.0, callbacks=None, metrics=None, shuffle=True, verbose=1):
+    """Train ``model`` on (X, y) and return a History.
+
+    loss             a Loss or its name; defaults to the model's (from compile or an earlier fit)
+    optimizer        an Optimizer or its name ("adam", "sgd", ...)
+    epochs           passes over the training data
+    batch_size       rows per gradient step (the last batch of an epoch may be smaller)
+    validation_data  (X_val, y_val), evaluated after every epoch as val_loss and val_<metric>
+    validation_split the fraction of (X, y), taken from the end, held out as validation data
+    callbacks        a list of Callback (EarlyStopping, ModelCheckpoint, ...)
+    metrics          metric names; default: accuracy for classifiers, mae for regression
+    shuffle          draw the batches in a new random order every epoch (from the model's rng)
+    verbose          1: one line per epoch; 0: silent
+    """
+    loss = losses_module.get(loss if loss is not None else _model_loss(model))
+    optimizer = optim.get(optimizer)
+    _check_positive_int(batch_size, "batch_size")
+    _check_positive_int(epochs, "epochs", allow_zero=True)
+    X = check_finite(model._as_input(X), "X")
+    y = check_features(y, len(X), "y")
+    if not 0.0 <= validation_split < 1.0:
+        raise ValueError(f"validation_split must be in [0, 1); received {validation_split!r}")
+    if validation_split and validation_data is None:
+        cut = len(X) - int(round(len(X) * validation_split))
+        if cut < 1 or cut == len(X):
+            raise ValueError(f"validation_split={validation_split} leaves no training or validation rows out of {len(X)}")
+        X, y, validation_data = X[:cut], y[:cut], (X[cut:], y[cut:])
+    n_out = model.forward(X[:1]).shape[1]
+    Y = np.ascontiguousarray(loss.targets(check_finite(np.asarray(y), "y"), (len(X), n_out), model.dtype))
+    model.compile(loss)
+    names = metrics_module.resolve(metrics, loss)
+
+    history = History()
+    callbacks = [history, *(callbacks or [])]
+    for cb in callbacks:
+        if not isinstance(cb, Callback):
+            raise TypeError(f"callbacks must be chainrule Callback objects; received {type(cb).__name__}")
+        cb.set_context(model, optimizer)
+    model.stop_training = False
+    for cb in callbacks:
+        cb.on_train_begin()
+
+    m = len(X)
+    X_buf = np.empty((min(batch_size, m), *X.shape[1:]), X.dtype)  # reused for every batch
+    Y_buf = np.empty((min(batch_size, m), Y.shape[1]), Y.dtype)
+    out_epoch = np.empty((m, n_out), model.dtype)                   # outputs, for the epoch's metrics
+    steps = math.ceil(m / batch_size)
+
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        for epoch in range(epochs):
+            start_time = time.perf_counter()
+            logs = {}
+            for cb in callbacks:
+                cb.on_epoch_begin(epoch, logs)
+            order = model.rng_.permutation(m) if shuffle else np.arange(m)
+            snapshot = model.params_.copy()  # the fall-back should the loss diverge
+            total = 0.0
+            for step in range(steps):
+                idx = order[step * batch_size:(step + 1) * batch_size]
+                b = len(idx)
+                Xb = np.take(X, idx, axis=0, out=X_buf[:b])
+                Yb = np.take(Y, idx, axis=0, out=Y_buf[:b])
+                out = model.forward(Xb, training=True)
+                value = loss.forward(out, Yb) + model.penalty()
+                if not math.isfinite(value):
+                    _diverged(model, snapshot, optimizer, value, epoch, step, steps)
+                model.backward(loss.backward(), need_input_grad=False)
+                optimizer.step(model)
+                out_epoch[step * batch_size:step * batch_size + b] = out
+                total += value * b
+                for cb in callbacks:
+                    cb.on_batch_end(step, {"loss": value})
+            logs["loss"] = total / m
+            y_seen = y[order]
+            for name in names:
+                logs[name] = metrics_module.compute(name, y_seen, out_epoch, loss)
+            if validation_data is not None:
+                Xv, yv = validation_data
+                for key, value in model.evaluate(Xv, yv, loss=loss, metrics=names).items():
+                    logs["val_" + key] = value
+            logs["lr"] = optimizer.lr
+            logs["time"] = time.perf_counter() - start_time
+            for cb in callbacks:
+                cb.on_epoch_end(epoch, logs)
+            if verbose:
+                shown = "  ".join(f"{k} {v:.4f}" for k, v in logs.items() if k not in ("lr", "time"))
+                print(f"epoch {epoch + 1}/{epochs}  {shown}  ({logs['time']:.2f}s)", file=sys.stdout, flush=True)
+            if model.stop_training:
+                break
+    for cb in callbacks:
+        cb.on_train_end()
+    return history
+
+
+def _diverged(model, snapshot, optimizer, value, epoch, step, steps):
+    """Stop with a clear error; keep the current weights if finite, else those from the epoch's start."""
+    if not np.all(np.isfinite(model.params_)):
+        model.params_[...] = snapshot
+    raise TrainingDiverged(
+        f"the loss became {value} at epoch {epoch + 1}, step {step + 1} of {steps}. The learning rate "
+        f"(lr={optimizer.lr:g}) is probably too high, or the inputs are not scaled: try lr={optimizer.lr / 10:g} "
+        "and standardise X. The model keeps its last finite weights.")
+
+
+def _model_loss(model):
+    if model.loss is None:
+        raise ValueError("fit needs a loss: pass loss='cross_entropy', 'bce', 'mse' or 'huber' (or a Loss object)")
+    return model.loss
+
+
+def _check_positive_int(value, name, allow_zero=False):
+    low = 0 if allow_zero else 1
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+        raise ValueError(f"{name} must be an integer >= {low}; received {value!r}")

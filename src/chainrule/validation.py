@@ -1,0 +1,59 @@
+"""Input checks shared by the model and the training loop.
+
+Each check raises an error that says what was expected and what was received.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+
+def check_X(X, model):
+    """X as an array of numbers, (m, n_features) or images that a Flatten layer takes."""
+    from .layers import Flatten
+
+    X = np.asarray(X)
+    if X.dtype.kind not in "biuf":
+        raise TypeError(f"X must hold numbers; received dtype {X.dtype}")
+    if X.ndim < 2:
+        raise ValueError(f"X must be 2-D (m samples, n features); received shape {X.shape}. "
+                         "For one sample use X.reshape(1, -1)")
+    if X.shape[0] == 0:
+        raise ValueError(f"X is empty: received shape {X.shape}")
+    for i, layer in enumerate(model.layers):
+        need = layer.input_size()
+        if need is None:
+            continue
+        flattened = any(isinstance(l, Flatten) for l in model.layers[:i])
+        if X.ndim > 2 and not flattened:
+            raise ValueError(f"X must be 2-D (m, {need}); received shape {X.shape}. "
+                             "Add a Flatten() layer first for images")
+        features = math.prod(X.shape[1:])
+        if features != need:
+            raise ValueError(f"X has {features} features per sample (shape {X.shape}) but layer {i} "
+                             f"({type(layer).__name__}) expects {need}")
+        break
+    return X
+
+
+def check_finite(X, name="X"):
+    """Refuse NaN and inf: they would silently turn every number after them into NaN."""
+    if X.dtype.kind == "f":
+        bad = ~np.isfinite(X)
+        if bad.any():
+            row = int(np.argwhere(bad)[0][0])
+            raise ValueError(f"{name} contains {int(bad.sum())} NaN or inf values (the first in row {row}); "
+                             "remove or impute them first")
+    return X
+
+
+def check_features(y, m, name="y"):
+    """y must have one entry (or row) per sample of X."""
+    y = np.asarray(y)
+    if y.ndim == 0 or len(y) != m:
+        shape = y.shape
+        raise ValueError(f"X has {m} samples but {name} has {shape[0] if shape else 'no'} "
+                         f"(shape {shape}); they must have the same length")
+    return y
