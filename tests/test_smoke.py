@@ -1,13 +1,20 @@
+"""The two learning promises: the bundled digits and XOR."""
+
+from pathlib import Path
+
 import numpy as np
 
 import chainrule as cr
+from chainrule.training.config import TrainConfig
+from chainrule.training.run import train_run
+
+CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 
 
-def test_digits_demo_reaches_97_percent():
-    from chainrule.demo import train_digits
-
-    _, accuracy, _ = train_digits(epochs=40, seed=0)
-    assert accuracy >= 0.97
+def test_digits_recipe_reaches_97_percent_on_a_stratified_80_20_split(tmp_path):
+    card = train_run(TrainConfig.from_toml(CONFIGS / "digits.toml"), tmp_path, verbose=0, plots=False)
+    assert card["test"]["accuracy"] >= 0.97
+    assert card["wall_time_seconds"] < 30
 
 
 def test_xor_is_learnt_by_a_2_4_1_network():

@@ -45,7 +45,9 @@ def relu(z):
 
 def relu_grad(z):
     """relu'(z) = 1 where z > 0, else 0 (0 at the kink, as PyTorch does)."""
-    return (z > 0).astype(z.dtype)
+    g = (z > 0).astype(z.dtype)
+    np.copyto(g, z, where=np.isnan(z))  # a NaN in stays a NaN out
+    return g
 
 
 def leaky_relu(z, negative_slope=0.01):
@@ -53,7 +55,9 @@ def leaky_relu(z, negative_slope=0.01):
 
 
 def leaky_relu_grad(z, negative_slope=0.01):
-    return np.where(z > 0, 1.0, negative_slope).astype(z.dtype, copy=False)
+    g = np.where(z > 0, 1.0, negative_slope).astype(z.dtype, copy=False)
+    np.copyto(g, z, where=np.isnan(z))  # a NaN in stays a NaN out
+    return g
 
 
 def elu(z, alpha=1.0):
@@ -73,6 +77,9 @@ def softplus(z):
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 _INV_SQRT_2 = 1.0 / math.sqrt(2.0)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+# Beyond |z| = 1e4, tanh(inner) is +-1 and the normal density is 0 in any dtype;
+# clipping z there keeps z^3 and z^2 from overflowing at huge finite inputs.
+_GELU_CLIP = 1e4
 _erf = np.frompyfunc(math.erf, 1, 1)
 
 
@@ -92,19 +99,21 @@ def gelu(z, approximate="none"):
     as PyTorch does with the same option.
     """
     if approximate == "tanh":
-        inner = _SQRT_2_OVER_PI * (z + 0.044715 * z**3)
+        zc = np.clip(z, -_GELU_CLIP, _GELU_CLIP)
+        inner = _SQRT_2_OVER_PI * (zc + 0.044715 * zc**3)
         return 0.5 * z * (1.0 + np.tanh(inner))
     return 0.5 * z * (1.0 + erf(z * _INV_SQRT_2))
 
 
 def gelu_grad(z, approximate="none"):
+    zc = np.clip(z, -_GELU_CLIP, _GELU_CLIP)
     if approximate == "tanh":
-        inner = _SQRT_2_OVER_PI * (z + 0.044715 * z**3)
+        inner = _SQRT_2_OVER_PI * (zc + 0.044715 * zc**3)
         t = np.tanh(inner)
-        d_inner = _SQRT_2_OVER_PI * (1.0 + 3 * 0.044715 * z * z)
+        d_inner = _SQRT_2_OVER_PI * (1.0 + 3 * 0.044715 * zc * zc)
         return 0.5 * (1.0 + t) + 0.5 * z * (1.0 - t * t) * d_inner
     cdf = 0.5 * (1.0 + erf(z * _INV_SQRT_2))
-    pdf = _INV_SQRT_2PI * np.exp(-0.5 * z * z)
+    pdf = _INV_SQRT_2PI * np.exp(-0.5 * zc * zc)
     return cdf + z * pdf
 
 
@@ -115,18 +124,22 @@ def logsumexp(z, axis=-1, keepdims=False):
     """log sum_j e^{z_j} = c + log sum_j e^{z_j - c}, c = max_j z_j."""
     c = np.max(z, axis=axis, keepdims=True)
     c = np.where(np.isfinite(c), c, 0)  # a row of all -inf stays -inf, not NaN
-    out = c + np.log(np.sum(np.exp(z - c), axis=axis, keepdims=True))
+    with np.errstate(over="ignore", divide="ignore"):  # z - c <= 0 may only overflow to -inf; log(0) = -inf
+        out = c + np.log(np.sum(np.exp(z - c), axis=axis, keepdims=True))
     return out if keepdims else np.squeeze(out, axis=axis)
 
 
 def log_softmax(z):
-    """log p_j = z_j - logsumexp(z)."""
-    return z - logsumexp(z, axis=-1, keepdims=True)
+    """log p_j = z_j - logsumexp(z), computed as (z_j - c) - log sum_k e^{z_k - c}, c the row
+    maximum: adding c back and taking it away again would round away digits at |z| ~ 1000."""
+    shifted = z - np.max(z, axis=-1, keepdims=True)
+    return shifted - np.log(np.sum(np.exp(shifted), axis=-1, keepdims=True))
 
 
 def softmax(z):
     """p_j = e^{z_j - c} / sum_k e^{z_k - c}, c the row maximum."""
-    e = np.exp(z - np.max(z, axis=-1, keepdims=True))
+    with np.errstate(over="ignore"):  # z - max <= 0 may only overflow to -inf, whose exp is 0
+        e = np.exp(z - np.max(z, axis=-1, keepdims=True))
     return e / np.sum(e, axis=-1, keepdims=True)
 
 

@@ -43,6 +43,7 @@ class Sequential:
         self.rng = rng
         self.dtype = np.dtype(dtype)
         self.loss = None  # set by fit or compile; tells predict what the outputs mean
+        self.preprocessor = None  # a fitted Scaler: then fit, predict and evaluate take raw inputs
         self._check_sizes()
         self._build()
 
@@ -122,6 +123,10 @@ class Sequential:
         """The regularisation terms (L1, L2) the layers add to the cost."""
         return sum(layer.penalty() for layer in self.layers)
 
+    def preprocess(self, X):
+        """X through the model's preprocessor, if it has one (forward itself never preprocesses)."""
+        return X if self.preprocessor is None else self.preprocessor.transform(X)
+
     def _as_input(self, X):
         X = check_X(X, self)
         return X if X.dtype == self.dtype else X.astype(self.dtype)
@@ -130,7 +135,7 @@ class Sequential:
 
     def predict_output(self, X, batch_size=1024):
         """The raw network output A[L] for X, computed in batches, in evaluation mode."""
-        X = check_finite(self._as_input(X), "X")
+        X = check_finite(self._as_input(self.preprocess(np.asarray(X))), "X")
         outs = [self.forward(X[i:i + batch_size]) for i in range(0, len(X), batch_size)]
         return np.concatenate(outs) if outs else np.empty((0, self.n_outputs or 0), self.dtype)
 
@@ -207,6 +212,7 @@ class Sequential:
             "dtype": str(self.dtype),
             "loss": None if self.loss is None else {"class": type(self.loss).__name__,
                                                     "config": self.loss.get_config()},
+            "preprocessor": None if self.preprocessor is None else type(self.preprocessor).__name__,
         }
 
     @classmethod
@@ -222,6 +228,10 @@ class Sequential:
         if config.get("loss"):
             loss_cls = losses_module.BY_CLASS_NAME[config["loss"]["class"]]
             model.loss = loss_cls(**config["loss"]["config"])
+        if config.get("preprocessor"):
+            from .data.preprocessing import BY_CLASS_NAME
+
+            model.preprocessor = BY_CLASS_NAME[config["preprocessor"]]()
         return model
 
     def state_arrays(self):
@@ -230,9 +240,16 @@ class Sequential:
         for i, layer in enumerate(self.layers):
             for name, value in layer.state().items():
                 arrays[f"layer{i}.{name}"] = value
+        if self.preprocessor is not None:
+            for name, value in self.preprocessor.state_arrays().items():
+                arrays[f"preprocessor.{name}"] = value
         return arrays
 
     def load_state_arrays(self, arrays):
+        if self.preprocessor is not None:
+            prefix = "preprocessor."
+            self.preprocessor.load_state_arrays({k[len(prefix):]: np.array(v) for k, v in arrays.items()
+                                                 if k.startswith(prefix)})
         for name, value in self.state_arrays().items():
             if name not in arrays:
                 raise ValueError(f"missing array {name!r}")

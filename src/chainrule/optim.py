@@ -43,7 +43,8 @@ class Optimizer:
                              f"parameters but the model has {p.size}; use one optimizer per model")
         if not self.state:
             self.state = {name: np.zeros_like(p) for name in self.state_names}
-            self._tmp = np.empty_like(p)
+        if getattr(self, "_tmp", None) is None or self._tmp.shape != p.shape:
+            self._tmp = np.empty_like(p)  # scratch space, so updates allocate nothing
         if self.clipnorm is not None:
             clip_by_global_norm(g, self.clipnorm)
         self.iterations += 1
@@ -62,6 +63,11 @@ class Optimizer:
 
     def get_config(self):
         return {"lr": self.lr, "weight_decay": self.weight_decay, "clipnorm": self.clipnorm}
+
+    def load_state(self, lr, iterations, arrays):
+        """Continue from a checkpoint: the learning rate, the step count and the state arrays."""
+        self.lr, self.iterations = float(lr), int(iterations)
+        self.state = {name: np.array(arrays[name]) for name in self.state_names} if iterations else {}
 
     def __repr__(self):
         return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self.get_config().items())})"
@@ -185,8 +191,8 @@ class Adam(Optimizer):
         b1, b2 = self.betas
         if self.decoupled:
             p *= 1 - self.lr * self.weight_decay
-        else:
-            g = self._decayed(p, g)
+        elif self.weight_decay:
+            g = g + self.weight_decay * p  # a new array: _decayed's buffer is the tmp used below
         m, v, tmp = self.state["m"], self.state["v"], self._tmp
         m *= b1
         np.multiply(g, 1 - b1, out=tmp)

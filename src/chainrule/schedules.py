@@ -36,8 +36,9 @@ class ExponentialDecay:
 
 class CosineDecay:
     """Linear warm-up from base_lr / warmup_epochs to base_lr over ``warmup_epochs``,
-    then lr = min_lr + (base_lr - min_lr) (1 + cos(pi t)) / 2, t going from 0 to 1
-    over the remaining epochs up to ``total_epochs``."""
+    then lr = min_lr + (base_lr - min_lr) (1 + cos(pi t)) / 2 with
+    t = (epoch - warmup_epochs) / (total_epochs - warmup_epochs), so that the
+    last epoch still learns a little and the rate would reach min_lr one epoch later."""
 
     def __init__(self, total_epochs, warmup_epochs=0, min_lr=0.0):
         if total_epochs < 1 or not 0 <= warmup_epochs < total_epochs:
@@ -48,6 +49,5 @@ class CosineDecay:
     def __call__(self, epoch, base_lr):
         if epoch < self.warmup_epochs:
             return base_lr * (epoch + 1) / self.warmup_epochs
-        span = max(self.total_epochs - self.warmup_epochs - 1, 1)
-        t = min((epoch - self.warmup_epochs) / span, 1.0)
+        t = min((epoch - self.warmup_epochs) / (self.total_epochs - self.warmup_epochs), 1.0)
         return self.min_lr + (base_lr - self.min_lr) * 0.5 * (1 + math.cos(math.pi * t))

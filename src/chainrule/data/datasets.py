@@ -35,3 +35,53 @@ def make_xor(n=4, noise=0.0, rng=None, dtype=np.float32):
     if noise:
         X = X + as_generator(rng).normal(0.0, noise, size=X.shape)
     return X.astype(dtype), labels[idx]
+
+
+def make_spirals(n=300, arms=3, noise=0.2, turns=1.0, rng=None, dtype=np.float32):
+    """``arms`` interleaved spirals in the plane, n points in all, labels 0..arms-1.
+
+    Point t of arm k sits at radius r = t and angle 2 pi (turns t + k / arms),
+    t in [0, 1], with Gaussian angle noise of ``noise`` radians.
+    """
+    gen = as_generator(rng)
+    labels = np.arange(n) % arms
+    t = gen.uniform(0.0, 1.0, n)
+    angle = 2 * np.pi * (turns * t + labels / arms) + gen.normal(0.0, noise, n) * t
+    X = np.stack([t * np.cos(angle), t * np.sin(angle)], axis=1)
+    return X.astype(dtype), labels
+
+
+def make_moons(n=200, noise=0.1, rng=None, dtype=np.float32):
+    """Two interleaving half circles (labels 0 and 1), with Gaussian noise."""
+    gen = as_generator(rng)
+    labels = np.arange(n) % 2
+    angle = gen.uniform(0.0, np.pi, n)
+    X = np.where(labels[:, None] == 0,
+                 np.stack([np.cos(angle), np.sin(angle)], 1),
+                 np.stack([1 - np.cos(angle), 0.5 - np.sin(angle)], 1))
+    return (X + gen.normal(0.0, noise, X.shape)).astype(dtype), labels
+
+
+def make_circles(n=200, noise=0.05, factor=0.5, rng=None, dtype=np.float32):
+    """Two concentric circles: the outer (label 0) of radius 1, the inner (label 1) of radius ``factor``."""
+    gen = as_generator(rng)
+    labels = np.arange(n) % 2
+    angle = gen.uniform(0.0, 2 * np.pi, n)
+    radius = np.where(labels == 0, 1.0, factor)
+    X = np.stack([radius * np.cos(angle), radius * np.sin(angle)], 1)
+    return (X + gen.normal(0.0, noise, X.shape)).astype(dtype), labels
+
+
+def make_blobs(n=300, centers=3, features=2, spread=1.0, rng=None, dtype=np.float32):
+    """Gaussian blobs around ``centers`` random centres in [-10, 10]^features (label = blob)."""
+    gen = as_generator(rng)
+    means = gen.uniform(-10.0, 10.0, (centers, features))
+    labels = np.arange(n) % centers
+    return (means[labels] + gen.normal(0.0, spread, (n, features))).astype(dtype), labels
+
+
+def make_sine(n=200, noise=0.1, rng=None, dtype=np.float32):
+    """1-D regression: y = sin(x) + noise for x uniform in [-pi, pi]; X (n, 1), y (n, 1)."""
+    gen = as_generator(rng)
+    x = gen.uniform(-np.pi, np.pi, (n, 1))
+    return x.astype(dtype), (np.sin(x) + gen.normal(0.0, noise, x.shape)).astype(dtype)

@@ -29,56 +29,69 @@ class ModelFileError(ValueError):
     """The file is not a chainrule model this version can read."""
 
 
+def write_archive(path, header, arrays):
+    """Write a JSON header and named arrays into one zip file at ``path``, atomically."""
+    with atomic_write(path) as f, zipfile.ZipFile(f, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(CONFIG_NAME, json.dumps(header, indent=2))
+        for name, array in arrays.items():
+            buffer = io.BytesIO()
+            np.save(buffer, np.ascontiguousarray(array), allow_pickle=False)
+            archive.writestr(name + ".npy", buffer.getvalue())
+
+
+def read_archive(path, expected_format, version=FORMAT_VERSION):
+    """The header and the arrays of a file written by write_archive; ModelFileError naming the file if it cannot."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no {expected_format} file at {path}")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            header = _read_header(archive, path, expected_format, version)
+            arrays = {name[:-4]: np.load(io.BytesIO(archive.read(name)), allow_pickle=False)
+                      for name in archive.namelist() if name.endswith(".npy")}
+    except ModelFileError:
+        raise
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError, KeyError) as err:
+        raise ModelFileError(f"{path} is not a readable {expected_format} file (truncated or corrupt?): {err}") from err
+    return header, arrays
+
+
 def save_model(model, path):
     """Write ``model`` to ``path`` (any name; ``.chainrule`` by convention), atomically."""
     from .. import __version__
 
     header = {"format": FORMAT, "format_version": FORMAT_VERSION, "chainrule_version": __version__,
               "model": model.get_config()}
-    with atomic_write(path) as f, zipfile.ZipFile(f, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr(CONFIG_NAME, json.dumps(header, indent=2))
-        for name, array in model.state_arrays().items():
-            buffer = io.BytesIO()
-            np.save(buffer, np.ascontiguousarray(array), allow_pickle=False)
-            archive.writestr(name + ".npy", buffer.getvalue())
+    write_archive(path, header, model.state_arrays())
 
 
 def load_model(path):
     """Read a model written by ``save_model``; raise ModelFileError naming the file if it cannot."""
+    header, arrays = read_archive(path, FORMAT)
+    return model_from(header["model"], arrays, path)
+
+
+def model_from(config, arrays, path):
+    """Rebuild a Sequential from its config and arrays; ModelFileError naming ``path`` if they disagree."""
     from ..model import Sequential
 
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"no model file at {path}")
     try:
-        with zipfile.ZipFile(path) as archive:
-            header = _read_header(archive, path)
-            arrays = {name[:-4]: _read_array(archive, name)
-                      for name in archive.namelist() if name.endswith(".npy")}
-    except (zipfile.BadZipFile, EOFError, OSError, ValueError, KeyError) as err:
-        if isinstance(err, ModelFileError):
-            raise
-        raise ModelFileError(f"{path} is not a readable chainrule model file (truncated or corrupt?): {err}") from err
-    try:
-        model = Sequential.from_config(header["model"])
+        model = Sequential.from_config(config)
         model.load_state_arrays(arrays)
     except (KeyError, TypeError, ValueError) as err:
         raise ModelFileError(f"{path}: the model in the file is inconsistent: {err}") from err
     return model
 
 
-def _read_header(archive, path):
+def _read_header(archive, path, expected_format, version):
     if CONFIG_NAME not in archive.namelist():
-        raise ModelFileError(f"{path} is not a chainrule model file (it has no {CONFIG_NAME})")
+        raise ModelFileError(f"{path} is not a {expected_format} file (it has no {CONFIG_NAME})")
     header = json.loads(archive.read(CONFIG_NAME).decode("utf-8"))
-    if not isinstance(header, dict) or header.get("format") != FORMAT:
-        raise ModelFileError(f"{path} is not a chainrule model file (format {header.get('format')!r})")
-    version = header.get("format_version")
-    if version != FORMAT_VERSION:
-        raise ModelFileError(f"{path} has model format version {version!r}; this chainrule reads version "
-                             f"{FORMAT_VERSION}. Upgrade chainrule, or re-save the model with this version")
+    if not isinstance(header, dict) or header.get("format") != expected_format:
+        found = header.get("format") if isinstance(header, dict) else None
+        raise ModelFileError(f"{path} is not a {expected_format} file (format {found!r})")
+    if header.get("format_version") != version:
+        raise ModelFileError(f"{path} has {expected_format} format version {header.get('format_version')!r}; "
+                             f"this chainrule reads version {version}. Upgrade chainrule, or re-save the file "
+                             "with this version")
     return header
-
-
-def _read_array(archive, name):
-    return np.load(io.BytesIO(archive.read(name)), allow_pickle=False)

@@ -9,6 +9,8 @@ shape and dtype.
 
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 
 from ..init import as_generator
@@ -104,7 +106,9 @@ class Layer:
         return cls(**config)
 
     def __repr__(self):
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        """The class and the constructor arguments that differ from their defaults."""
+        defaults = {k: p.default for k, p in inspect.signature(type(self).__init__).parameters.items()}
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items() if defaults.get(k) != v)
         return f"{type(self).__name__}({args})"
 
 

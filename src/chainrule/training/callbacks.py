@@ -11,14 +11,22 @@ import math
 
 
 class Callback:
-    def set_context(self, model, optimizer):
-        self.model, self.optimizer = model, optimizer
+    def set_context(self, model, optimizer, params=None):
+        """``params``: epochs, steps (per epoch), samples and batch_size of the run."""
+        self.model, self.optimizer, self.params = model, optimizer, params or {}
 
     def on_train_begin(self, logs=None): ...
     def on_epoch_begin(self, epoch, logs=None): ...
     def on_batch_end(self, step, logs=None): ...
     def on_epoch_end(self, epoch, logs=None): ...
     def on_train_end(self, logs=None): ...
+
+    def get_state(self):
+        """What a resumed run needs to carry on as if never stopped: (JSON-able dict, arrays)."""
+        return {}, {}
+
+    def set_state(self, values, arrays):
+        pass
 
 
 class History(Callback):
@@ -92,6 +100,14 @@ class EarlyStopping(Callback):
         if self.restore_best_weights and self.best_arrays is not None:
             self.model.load_state_arrays(self.best_arrays)
 
+    def get_state(self):
+        values = {"wait": self.wait, "best": self.monitor.best, "best_epoch": self.best_epoch}
+        return values, dict(self.best_arrays or {})
+
+    def set_state(self, values, arrays):
+        self.wait, self.monitor.best, self.best_epoch = values["wait"], values["best"], values["best_epoch"]
+        self.best_arrays = dict(arrays) or None
+
 
 class ModelCheckpoint(Callback):
     """Save the model after each epoch to ``path`` (which may hold ``{epoch}``),
@@ -122,6 +138,12 @@ class LearningRateScheduler(Callback):
     def on_epoch_begin(self, epoch, logs=None):
         self.optimizer.lr = float(self.schedule(epoch, self.base_lr))
 
+    def get_state(self):
+        return {"base_lr": self.base_lr}, {}
+
+    def set_state(self, values, arrays):
+        self.base_lr = values["base_lr"]
+
 
 class ReduceLROnPlateau(Callback):
     """Multiply lr by ``factor`` when ``monitor`` has not improved for ``patience`` epochs."""
@@ -141,3 +163,9 @@ class ReduceLROnPlateau(Callback):
         if self.wait > self.patience:
             self.optimizer.lr = max(self.optimizer.lr * self.factor, self.min_lr)
             self.wait = 0
+
+    def get_state(self):
+        return {"wait": self.wait, "best": self.monitor.best}, {}
+
+    def set_state(self, values, arrays):
+        self.wait, self.monitor.best = values["wait"], values["best"]

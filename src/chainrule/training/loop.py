@@ -12,7 +12,6 @@ One step on a mini-batch (X_b, Y_b) of m rows::
 from __future__ import annotations
 
 import math
-import sys
 import time
 
 import numpy as np
@@ -21,6 +20,7 @@ from .. import losses as losses_module
 from .. import optim
 from ..validation import check_features, check_finite
 from . import metrics as metrics_module
+from . import progress
 from .callbacks import Callback, History
 
 
@@ -29,7 +29,8 @@ class TrainingDiverged(FloatingPointError):
 
 
 def fit(model, X, y, loss=None, optimizer="adam", epochs=10, batch_size=32, validation_data=None,
-        validation_split=0.0, callbacks=None, metrics=None, shuffle=True, verbose=1):
+        validation_split=0.0, callbacks=None, metrics=None, shuffle=True, verbose=1, initial_epoch=0,
+        history=None):
     """Train ``model`` on (X, y) and return a History.
 
     loss             a Loss or its name; defaults to the model's (from compile or an earlier fit)
@@ -41,13 +42,19 @@ def fit(model, X, y, loss=None, optimizer="adam", epochs=10, batch_size=32, vali
     callbacks        a list of Callback (EarlyStopping, ModelCheckpoint, ...)
     metrics          metric names; default: accuracy for classifiers, mae for regression
     shuffle          draw the batches in a new random order every epoch (from the model's rng)
-    verbose          1: one line per epoch; 0: silent
+    verbose          1: a progress bar per epoch on a terminal with tqdm installed, else one line
+                     per epoch; 2: one line per epoch; 0: silent
+    initial_epoch    the epoch to start from (when resuming: the number of epochs already done)
+    history          a History to continue (when resuming); a new one by default
+
+    If the model has a ``preprocessor`` (a fitted Scaler), X and the
+    validation inputs are raw and transformed by it first.
     """
     loss = losses_module.get(loss if loss is not None else _model_loss(model))
     optimizer = optim.get(optimizer)
     _check_positive_int(batch_size, "batch_size")
     _check_positive_int(epochs, "epochs", allow_zero=True)
-    X = check_finite(model._as_input(X), "X")
+    X = np.asarray(X)
     y = check_features(y, len(X), "y")
     if not 0.0 <= validation_split < 1.0:
         raise ValueError(f"validation_split must be in [0, 1); received {validation_split!r}")
@@ -56,29 +63,34 @@ def fit(model, X, y, loss=None, optimizer="adam", epochs=10, batch_size=32, vali
         if cut < 1 or cut == len(X):
             raise ValueError(f"validation_split={validation_split} leaves no training or validation rows out of {len(X)}")
         X, y, validation_data = X[:cut], y[:cut], (X[cut:], y[cut:])
+    X = check_finite(model._as_input(model.preprocess(X)), "X")
     n_out = model.forward(X[:1]).shape[1]
     Y = np.ascontiguousarray(loss.targets(check_finite(np.asarray(y), "y"), (len(X), n_out), model.dtype))
     model.compile(loss)
     names = metrics_module.resolve(metrics, loss)
 
-    history = History()
+    history = history or History()
     callbacks = [history, *(callbacks or [])]
+    if verbose:  # right after History, so that its line comes before any other callback's output
+        callbacks.insert(1, progress.ProgressBar() if verbose == 1 and progress.bar_available() else progress.ProgressLog())
+    m = len(X)
+    steps = math.ceil(m / batch_size)
+    params = {"epochs": epochs, "steps": steps, "samples": m, "batch_size": batch_size}
     for cb in callbacks:
         if not isinstance(cb, Callback):
             raise TypeError(f"callbacks must be chainrule Callback objects; received {type(cb).__name__}")
-        cb.set_context(model, optimizer)
+        cb.set_context(model, optimizer, params)
     model.stop_training = False
     for cb in callbacks:
         cb.on_train_begin()
 
-    m = len(X)
     X_buf = np.empty((min(batch_size, m), *X.shape[1:]), X.dtype)  # reused for every batch
     Y_buf = np.empty((min(batch_size, m), Y.shape[1]), Y.dtype)
     out_epoch = np.empty((m, n_out), model.dtype)                   # outputs, for the epoch's metrics
-    steps = math.ceil(m / batch_size)
+    input_scale = float(np.max(np.abs(X)))
 
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        for epoch in range(epochs):
+        for epoch in range(initial_epoch, epochs):
             start_time = time.perf_counter()
             logs = {}
             for cb in callbacks:
@@ -94,7 +106,7 @@ def fit(model, X, y, loss=None, optimizer="adam", epochs=10, batch_size=32, vali
                 out = model.forward(Xb, training=True)
                 value = loss.forward(out, Yb) + model.penalty()
                 if not math.isfinite(value):
-                    _diverged(model, snapshot, optimizer, value, epoch, step, steps)
+                    _diverged(model, snapshot, optimizer, value, epoch, step, steps, input_scale)
                 model.backward(loss.backward(), need_input_grad=False)
                 optimizer.step(model)
                 out_epoch[step * batch_size:step * batch_size + b] = out
@@ -113,9 +125,6 @@ def fit(model, X, y, loss=None, optimizer="adam", epochs=10, batch_size=32, vali
             logs["time"] = time.perf_counter() - start_time
             for cb in callbacks:
                 cb.on_epoch_end(epoch, logs)
-            if verbose:
-                shown = "  ".join(f"{k} {v:.4f}" for k, v in logs.items() if k not in ("lr", "time"))
-                print(f"epoch {epoch + 1}/{epochs}  {shown}  ({logs['time']:.2f}s)", file=sys.stdout, flush=True)
             if model.stop_training:
                 break
     for cb in callbacks:
@@ -123,14 +132,16 @@ def fit(model, X, y, loss=None, optimizer="adam", epochs=10, batch_size=32, vali
     return history
 
 
-def _diverged(model, snapshot, optimizer, value, epoch, step, steps):
+def _diverged(model, snapshot, optimizer, value, epoch, step, steps, input_scale):
     """Stop with a clear error; keep the current weights if finite, else those from the epoch's start."""
     if not np.all(np.isfinite(model.params_)):
         model.params_[...] = snapshot
+    scale_hint = (f" The inputs reach {input_scale:g} in size: standardise them (e.g. Standardizer) first."
+                  if input_scale > 10 else "")
     raise TrainingDiverged(
         f"the loss became {value} at epoch {epoch + 1}, step {step + 1} of {steps}. The learning rate "
-        f"(lr={optimizer.lr:g}) is probably too high, or the inputs are not scaled: try lr={optimizer.lr / 10:g} "
-        "and standardise X. The model keeps its last finite weights.")
+        f"(lr={optimizer.lr:g}) is probably too high: try lr={optimizer.lr / 10:g}.{scale_hint} "
+        "The model keeps its last finite weights.")
 
 
 def _model_loss(model):

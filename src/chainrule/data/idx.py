@@ -1,0 +1,38 @@
+"""The IDX file format of MNIST and Fashion-MNIST (gzip-compressed or raw).
+
+Header: two zero bytes, a type code (0x08 = unsigned byte), the number of
+dimensions d, then d big-endian uint32 sizes; then the data, row-major.
+"""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import numpy as np
+
+
+class DataFileError(ValueError):
+    """A data file is missing, truncated, corrupt or not what it should be."""
+
+
+def read_idx(path):
+    """Read an IDX file (``.gz`` or raw) into a uint8 array, checking magic number, sizes and length."""
+    path = Path(path)
+    try:
+        raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+    except (OSError, EOFError, gzip.BadGzipFile) as err:
+        raise DataFileError(f"{path}: cannot read the file ({err})") from err
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08 or raw[3] not in (1, 3):
+        raise DataFileError(f"{path}: not an IDX file of unsigned bytes (magic number {raw[:4].hex() or 'missing'}; "
+                            "expected 00000801 for labels or 00000803 for images)")
+    ndim = raw[3]
+    header = 4 + 4 * ndim
+    if len(raw) < header:
+        raise DataFileError(f"{path}: the header is cut short ({len(raw)} bytes)")
+    shape = tuple(int.from_bytes(raw[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim))
+    expected = header + int(np.prod(shape))
+    if len(raw) != expected:
+        raise DataFileError(f"{path}: the header promises shape {shape} ({expected} bytes) but the file has "
+                            f"{len(raw)} bytes (truncated or corrupt?)")
+    return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape)

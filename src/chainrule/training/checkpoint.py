@@ -1,0 +1,90 @@
+"""Training checkpoints, so that an interrupted run resumes exactly where it stopped.
+
+A checkpoint holds everything the next epoch depends on: the model's arrays,
+the optimizer's state and step count, the state of every random generator
+(batch order, dropout masks), the history so far and the callbacks' state
+(early stopping, schedules). Resuming from it gives bit for bit the weights
+an uninterrupted run would have had. It is written atomically after every
+epoch, so a crash leaves the previous checkpoint whole.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..io.serialize import read_archive, write_archive
+from .callbacks import Callback
+
+FORMAT = "chainrule-checkpoint"
+
+
+def generators(model):
+    """The model's random generators by name: the batch order, and each layer's own (dropout)."""
+    found = {"shuffle": model.rng_}
+    for i, layer in enumerate(model.layers):
+        if hasattr(layer, "rng"):
+            found[f"layer{i}"] = layer.rng
+    return found
+
+
+class Checkpoint(Callback):
+    """Write a checkpoint to ``path`` after every epoch.
+
+    ``tracked`` are the other callbacks whose state must survive (EarlyStopping,
+    LearningRateScheduler, ReduceLROnPlateau); put this callback after them.
+    """
+
+    def __init__(self, path, history, tracked=()):
+        self.path, self.history, self.tracked = path, history, list(tracked)
+        self._pending = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        from .. import __version__
+
+        opt = self.optimizer
+        header = {
+            "format": FORMAT, "format_version": 1, "chainrule_version": __version__,
+            "epochs_done": epoch + 1,
+            "model": self.model.get_config(),
+            "optimizer": {"class": type(opt).__name__, "lr": opt.lr, "iterations": opt.iterations},
+            "rng": {name: gen.bit_generator.state for name, gen in generators(self.model).items()},
+            "history": self.history.history,
+            "callbacks": [],
+        }
+        arrays = {f"model.{k}": v for k, v in self.model.state_arrays().items()}
+        arrays.update({f"optimizer.{k}": v for k, v in opt.state.items()})
+        for i, cb in enumerate(self.tracked):
+            values, cb_arrays = cb.get_state()
+            header["callbacks"].append({"class": type(cb).__name__, "state": values})
+            arrays.update({f"callback{i}.{k}": v for k, v in cb_arrays.items()})
+        write_archive(self.path, header, arrays)
+
+    def restore(self, model, optimizer):
+        """Load the checkpoint into model, optimizer and history; return the number of epochs done.
+
+        The tracked callbacks get their state back when training begins.
+        """
+        header, arrays = read_archive(self.path, FORMAT, version=1)
+        if header["optimizer"]["class"] != type(optimizer).__name__:
+            raise ValueError(f"{self.path} was written with {header['optimizer']['class']}; "
+                             f"the run now uses {type(optimizer).__name__}")
+        model.load_state_arrays(_section(arrays, "model."))
+        optimizer.load_state(header["optimizer"]["lr"], header["optimizer"]["iterations"],
+                             _section(arrays, "optimizer."))
+        for name, gen in generators(model).items():
+            gen.bit_generator.state = header["rng"][name]
+        self.history.history = {k: list(v) for k, v in header["history"].items()}
+        self.history.epoch = list(range(header["epochs_done"]))
+        self._pending = [(entry["state"], _section(arrays, f"callback{i}."))
+                         for i, entry in enumerate(header["callbacks"])]
+        return header["epochs_done"]
+
+    def on_train_begin(self, logs=None):
+        if self._pending:
+            for cb, (values, cb_arrays) in zip(self.tracked, self._pending):
+                cb.set_state(values, cb_arrays)
+            self._pending = None
+
+
+def _section(arrays, prefix):
+    return {k[len(prefix):]: np.asarray(v) for k, v in arrays.items() if k.startswith(prefix)}

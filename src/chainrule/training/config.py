@@ -1,0 +1,254 @@
+"""TrainConfig: one training recipe, from a TOML file, flags, or code.
+
+A recipe has three sections (every key optional, defaults below)::
+
+    [data]
+    dataset = "digits"       # digits, mnist, fashion-mnist, csv, xor, spirals, moons, circles, blobs, sine
+    path = ""                # the CSV file, for dataset = "csv"
+    label = "-1"             # the CSV label column: a name or an index
+    data_dir = ""            # where MNIST-family files are (else CHAINRULE_DATA, the cache, a download)
+    test_size = 0.2          # held-out share, for datasets without a fixed test split
+    validation_split = 0.1   # share of the training rows used as validation data
+    scale = "standardize"    # standardize, minmax, divide255 or none (fitted on training rows only)
+    samples = 0              # use only this many training rows (0: all), for quick runs
+    n_samples = 600          # size of a generated dataset
+    noise = 0.2              # noise of a generated dataset
+    arms = 3                 # spirals: number of arms (classes)
+
+    [model]
+    hidden = [128]           # widths of the hidden Dense layers
+    activation = "relu"
+    dropout = 0.0            # Dropout(p) after each hidden activation
+    batchnorm = false        # BatchNorm after each hidden Dense
+    init = ""                # weight initializer ("": he_uniform for the ReLU family, else glorot_uniform)
+    l2 = 0.0                 # L2 penalty on every weight matrix
+
+    [train]
+    loss = ""                # "": cross_entropy for classes, mse for regression
+    optimizer = "adam"       # sgd, adagrad, rmsprop, adam, adamw
+    lr = 0.001
+    momentum = 0.0           # sgd and rmsprop
+    nesterov = false
+    weight_decay = 0.0
+    clipnorm = 0.0           # clip gradients to this global norm (0: off)
+    epochs = 10
+    batch_size = 32
+    seed = 0                 # fixes the split, the weights, the dropout masks and the batch order
+    dtype = "float32"
+    schedule = "none"        # none, step, exponential, cosine, plateau
+    step_size = 10           # step: epochs between drops
+    gamma = 0.1              # step and exponential: the factor; plateau: the factor too
+    warmup_epochs = 0        # cosine
+    patience = 0             # early stopping on val_loss after this many epochs without progress (0: off)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+DATASETS = ("digits", "mnist", "fashion-mnist", "csv", "xor", "spirals", "moons", "circles", "blobs", "sine")
+
+
+@dataclass
+class DataConfig:
+    dataset: str = "digits"
+    path: str = ""
+    label: str = "-1"
+    data_dir: str = ""
+    test_size: float = 0.2
+    validation_split: float = 0.1
+    scale: str = "standardize"
+    samples: int = 0
+    n_samples: int = 600
+    noise: float = 0.2
+    arms: int = 3
+
+    def check(self):
+        _one_of("data", "dataset", self.dataset, DATASETS)
+        _one_of("data", "scale", self.scale, ("standardize", "minmax", "divide255", "none"))
+        _fraction("data", "test_size", self.test_size, allow_zero=False)
+        _fraction("data", "validation_split", self.validation_split)
+        _at_least("data", "samples", self.samples, 0)
+        _at_least("data", "n_samples", self.n_samples, 4)
+        _at_least("data", "arms", self.arms, 2)
+        if self.dataset == "csv" and not self.path:
+            raise ValueError("config [data]: dataset = 'csv' needs path = 'file.csv'")
+
+
+@dataclass
+class ModelConfig:
+    hidden: list = field(default_factory=lambda: [128])
+    activation: str = "relu"
+    dropout: float = 0.0
+    batchnorm: bool = False
+    init: str = ""
+    l2: float = 0.0
+
+    def check(self):
+        from ..layers import ACTIVATIONS
+
+        if not all(isinstance(h, int) and not isinstance(h, bool) and h >= 1 for h in self.hidden):
+            raise ValueError(f"config [model] hidden: expected a list of positive integers; received {self.hidden!r}")
+        _one_of("model", "activation", self.activation, tuple(ACTIVATIONS))
+        _fraction("model", "dropout", self.dropout)
+        _at_least("model", "l2", self.l2, 0)
+
+
+@dataclass
+class TrainingConfig:
+    loss: str = ""
+    optimizer: str = "adam"
+    lr: float = 0.001
+    momentum: float = 0.0
+    nesterov: bool = False
+    weight_decay: float = 0.0
+    clipnorm: float = 0.0
+    epochs: int = 10
+    batch_size: int = 32
+    seed: int = 0
+    dtype: str = "float32"
+    schedule: str = "none"
+    step_size: int = 10
+    gamma: float = 0.1
+    warmup_epochs: int = 0
+    patience: int = 0
+
+    def check(self):
+        from ..losses import LOSSES
+        from ..optim import OPTIMIZERS
+
+        if self.loss:
+            _one_of("train", "loss", self.loss, tuple(LOSSES))
+        _one_of("train", "optimizer", self.optimizer, tuple(OPTIMIZERS))
+        _one_of("train", "dtype", self.dtype, ("float32", "float64"))
+        _one_of("train", "schedule", self.schedule, ("none", "step", "exponential", "cosine", "plateau"))
+        if not self.lr > 0:
+            raise ValueError(f"config [train] lr: expected a number > 0; received {self.lr!r}")
+        _at_least("train", "epochs", self.epochs, 1)
+        _at_least("train", "batch_size", self.batch_size, 1)
+        _at_least("train", "step_size", self.step_size, 1)
+        _at_least("train", "warmup_epochs", self.warmup_epochs, 0)
+        _at_least("train", "patience", self.patience, 0)
+        _at_least("train", "clipnorm", self.clipnorm, 0)
+        _at_least("train", "weight_decay", self.weight_decay, 0)
+        if self.schedule == "cosine" and self.warmup_epochs >= self.epochs:
+            raise ValueError(f"config [train]: warmup_epochs ({self.warmup_epochs}) must be below epochs ({self.epochs})")
+
+
+SECTIONS = {"data": DataConfig, "model": ModelConfig, "train": TrainingConfig}
+
+
+@dataclass
+class TrainConfig:
+    """A whole recipe: ``TrainConfig.from_toml("configs/digits.toml")``."""
+
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainingConfig = field(default_factory=TrainingConfig)
+
+    @classmethod
+    def from_dict(cls, raw):
+        if not isinstance(raw, dict):
+            raise ValueError(f"a config must be a table of sections; received {type(raw).__name__}")
+        unknown = set(raw) - set(SECTIONS)
+        if unknown:
+            raise ValueError(f"config: unknown section [{sorted(unknown)[0]}]; expected {list(SECTIONS)}")
+        config = cls(**{name: _section(name, section_cls, raw.get(name, {}))
+                        for name, section_cls in SECTIONS.items()})
+        config.check()
+        return config
+
+    @classmethod
+    def from_toml(cls, path):
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"no config file at {path}")
+        try:
+            raw = tomllib.loads(path.read_text())
+        except tomllib.TOMLDecodeError as err:
+            raise ValueError(f"{path}: not valid TOML ({err})") from None
+        try:
+            return cls.from_dict(raw)
+        except ValueError as err:
+            raise ValueError(f"{path}: {err}") from None
+
+    def with_overrides(self, section, **values):
+        """A copy with some keys of one section changed (None values are ignored)."""
+        raw = self.to_dict()
+        raw[section].update({k: v for k, v in values.items() if v is not None})
+        return TrainConfig.from_dict(raw)
+
+    def check(self):
+        for name in SECTIONS:
+            getattr(self, name).check()
+
+    def to_dict(self):
+        return {name: dataclasses.asdict(getattr(self, name)) for name in SECTIONS}
+
+    def to_toml(self):
+        lines = []
+        for name, values in self.to_dict().items():
+            lines.append(f"[{name}]")
+            lines.extend(f"{key} = {_toml_value(value)}" for key, value in values.items())
+            lines.append("")
+        return "\n".join(lines)
+
+
+def _section(name, section_cls, values):
+    if not isinstance(values, dict):
+        raise ValueError(f"config [{name}]: expected a table of keys; received {values!r}")
+    fields = {f.name: f for f in dataclasses.fields(section_cls)}
+    for key, value in values.items():
+        if key not in fields:
+            raise ValueError(f"config [{name}]: unknown key {key!r}; expected one of {sorted(fields)}")
+        values[key] = _typed(name, key, value, fields[key])
+    return section_cls(**values)
+
+
+def _typed(section, key, value, spec):
+    default = spec.default if spec.default is not dataclasses.MISSING else spec.default_factory()
+    kind = type(default)
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if kind is str and isinstance(value, int) and not isinstance(value, bool) and key == "label":
+        return str(value)
+    if kind is list and isinstance(value, int) and not isinstance(value, bool):
+        return [value]
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        names = {int: "an integer", float: "a number", str: "a string", bool: "true or false", list: "a list"}
+        raise ValueError(f"config [{section}] {key}: expected {names[kind]}; received {value!r}")
+    return value
+
+
+def _one_of(section, key, value, options):
+    if value not in options:
+        raise ValueError(f"config [{section}] {key}: expected one of {list(options)}; received {value!r}")
+
+
+def _fraction(section, key, value, allow_zero=True):
+    if not ((0 <= value if allow_zero else 0 < value) and value < 1):
+        raise ValueError(f"config [{section}] {key}: expected a fraction in {'[0' if allow_zero else '(0'}, 1); "
+                         f"received {value!r}")
+
+
+def _at_least(section, key, value, low):
+    if value < low:
+        raise ValueError(f"config [{section}] {key}: expected a value >= {low}; received {value!r}")
+
+
+def _toml_value(value):
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return repr(value)

@@ -1,0 +1,250 @@
+"""A training run from a recipe (TrainConfig) into a run directory.
+
+The run directory holds::
+
+    config.toml        the resolved recipe (every key, defaults filled in)
+    model.chainrule    the trained model, with its preprocessing
+    checkpoint.chainrule  the state after the last finished epoch (for --resume)
+    history.csv, history.json   loss, metrics and lr per epoch
+    run.json           the run card: seed, data checksum, versions, final metrics, wall time, diagnostics
+    plots/*.png        curves, confusion matrix, decision boundary or weights and mistakes (plot extra)
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .. import data as datasets
+from .. import losses as losses_module
+from .. import optim, schedules
+from ..io.atomic import atomic_write
+from ..layers import ACTIVATIONS, BatchNorm, Dense, Dropout
+from ..model import Sequential
+from . import callbacks as cbs
+from .checkpoint import Checkpoint
+from .config import TrainConfig
+from .diagnostics import Diagnostics
+
+GENERATED = {"xor": datasets.make_xor, "spirals": datasets.make_spirals, "moons": datasets.make_moons,
+             "circles": datasets.make_circles, "blobs": datasets.make_blobs, "sine": datasets.make_sine}
+
+
+# -- data ----------------------------------------------------------------------
+
+
+def load_data(config, data_dir=None):
+    """The splits of the recipe's dataset: a dict with X_train, y_train, X_val, y_val, X_test,
+    y_test (raw, unscaled), image_shape (or None), class_names (or None) and the task."""
+    d, seed = config.data, config.train.seed
+    image_shape, class_names = None, None
+    if d.dataset in ("mnist", "fashion-mnist"):
+        (X_train, y_train), (X_test, y_test) = datasets.load_mnist(d.dataset, data_dir or d.data_dir or None)
+        image_shape = X_train.shape[1:]
+        X_train = X_train.reshape(len(X_train), -1).astype(np.float32)
+        X_test = X_test.reshape(len(X_test), -1).astype(np.float32)
+        class_names = datasets.mnist.CLASS_NAMES[d.dataset]
+    else:
+        if d.dataset == "digits":
+            X, y = datasets.load_digits()
+            image_shape = (8, 8)
+        elif d.dataset == "csv":
+            X, y = datasets.load_csv(d.path, label=d.label)
+        elif d.dataset == "xor":
+            X, y = datasets.make_xor(n=d.n_samples, noise=d.noise, rng=seed)
+        elif d.dataset == "sine":
+            X, y = datasets.make_sine(n=d.n_samples, noise=d.noise, rng=seed)
+        elif d.dataset == "spirals":
+            X, y = datasets.make_spirals(n=d.n_samples, arms=d.arms, noise=d.noise, rng=seed)
+        else:
+            X, y = GENERATED[d.dataset](n=d.n_samples, noise=d.noise, rng=seed)
+        classify = _is_classification(y)
+        X_train, X_test, y_train, y_test = datasets.train_test_split(X, y, d.test_size, stratify=classify, rng=seed)
+    rng = np.random.default_rng(seed)
+    if d.samples and d.samples < len(X_train):
+        keep = np.sort(rng.permutation(len(X_train))[:d.samples])
+        X_train, y_train = X_train[keep], y_train[keep]
+    X_val, y_val = None, None
+    if d.validation_split:
+        X_train, X_val, y_train, y_val = datasets.train_test_split(
+            X_train, y_train, d.validation_split, stratify=_is_classification(y_train), rng=seed + 1)
+    digest = hashlib.sha256(np.ascontiguousarray(X_train).tobytes() + np.ascontiguousarray(y_train).tobytes())
+    return {"X_train": X_train, "y_train": y_train, "X_val": X_val, "y_val": y_val, "X_test": X_test,
+            "y_test": y_test, "image_shape": image_shape, "class_names": class_names,
+            "task": "classification" if _is_classification(y_train) else "regression",
+            "train_sha256": digest.hexdigest()}
+
+
+def _is_classification(y):
+    y = np.asarray(y)
+    return y.ndim == 1 and y.dtype.kind in "iu"
+
+
+# -- model and training pieces -------------------------------------------------
+
+
+def build_model(config, n_in, n_out):
+    """Dense -> [BatchNorm] -> activation -> [Dropout] for every hidden width, then Dense to n_out."""
+    m, t = config.model, config.train
+    relu_family = m.activation in ("relu", "leaky_relu", "elu", "gelu")
+    init = m.init or ("he_uniform" if relu_family else "glorot_uniform")
+    layers, width = [], n_in
+    for hidden in m.hidden:
+        layers.append(Dense(width, hidden, init=init, l2=m.l2))
+        if m.batchnorm:
+            layers.append(BatchNorm(hidden))
+        layers.append(ACTIVATIONS[m.activation]())
+        if m.dropout:
+            layers.append(Dropout(m.dropout))
+        width = hidden
+    layers.append(Dense(width, n_out, init="glorot_uniform", l2=m.l2))
+    return Sequential(layers, rng=t.seed, dtype=t.dtype)
+
+
+def build_optimizer(train):
+    common = {"lr": train.lr, "weight_decay": train.weight_decay, "clipnorm": train.clipnorm or None}
+    if train.optimizer == "sgd":
+        return optim.SGD(momentum=train.momentum, nesterov=train.nesterov, **common)
+    if train.optimizer == "rmsprop":
+        return optim.RMSProp(momentum=train.momentum, **common)
+    return optim.OPTIMIZERS[train.optimizer](**common)
+
+
+def build_callbacks(train, has_validation):
+    """The callbacks the recipe asks for (their state is checkpointed)."""
+    monitor = "val_loss" if has_validation else "loss"
+    found = []
+    if train.schedule == "step":
+        found.append(cbs.LearningRateScheduler(schedules.StepDecay(train.step_size, train.gamma)))
+    elif train.schedule == "exponential":
+        found.append(cbs.LearningRateScheduler(schedules.ExponentialDecay(1.0 - train.gamma)))
+    elif train.schedule == "cosine":
+        found.append(cbs.LearningRateScheduler(schedules.CosineDecay(train.epochs, train.warmup_epochs)))
+    elif train.schedule == "plateau":
+        found.append(cbs.ReduceLROnPlateau(monitor=monitor, factor=train.gamma, patience=max(train.patience // 2, 2)))
+    if train.patience:
+        found.append(cbs.EarlyStopping(monitor=monitor, patience=train.patience, restore_best_weights=True))
+    return found
+
+
+def _scaler(name):
+    return {"standardize": datasets.Standardizer, "minmax": datasets.MinMaxScaler,
+            "divide255": datasets.ConstantScaler}.get(name)
+
+
+# -- the run -------------------------------------------------------------------
+
+
+def train_run(config: TrainConfig, run_dir, resume=False, verbose=1, data_dir=None, plots=True, log=print):
+    """Train the recipe into ``run_dir`` (resuming from its checkpoint if asked); return the run card."""
+    run_dir = Path(run_dir)
+    started = time.perf_counter()
+    if resume:
+        config = TrainConfig.from_toml(run_dir / "config.toml")
+    else:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        with atomic_write(run_dir / "config.toml", "w") as f:
+            f.write(config.to_toml())
+    t = config.train
+    data = load_data(config, data_dir)
+    classify = data["task"] == "classification"
+    n_out = int(data["y_train"].max()) + 1 if classify else (1 if data["y_train"].ndim == 1 else data["y_train"].shape[1])
+    if classify and n_out == 2 and t.loss in ("bce", "binary_cross_entropy"):
+        n_out = 1
+    loss = losses_module.get(t.loss or ("cross_entropy" if classify else "mse"))
+    model = build_model(config, data["X_train"].shape[1], n_out)
+    scaler_cls = _scaler(config.data.scale)
+    if scaler_cls is not None:
+        model.preprocessor = scaler_cls().fit(data["X_train"])
+    optimizer = build_optimizer(t)
+    history = cbs.History()
+    tracked = build_callbacks(t, data["X_val"] is not None)
+    diagnostics = Diagnostics(verbose=verbose == 2)
+    checkpoint = Checkpoint(run_dir / "checkpoint.chainrule", history, tracked)
+    initial_epoch = 0
+    if resume:
+        initial_epoch = checkpoint.restore(model, optimizer)
+        log(f"resuming {run_dir} after epoch {initial_epoch} of {t.epochs}")
+    validation = (data["X_val"], data["y_val"]) if data["X_val"] is not None else None
+    if initial_epoch < t.epochs:
+        model.fit(data["X_train"], data["y_train"], loss=loss, optimizer=optimizer, epochs=t.epochs,
+                  batch_size=t.batch_size, validation_data=validation, callbacks=[*tracked, diagnostics, checkpoint],
+                  verbose=verbose, initial_epoch=initial_epoch, history=history)
+    model.compile(loss)
+    model.save(run_dir / "model.chainrule")
+    write_history(history.history, run_dir)
+    test = model.evaluate(data["X_test"], data["y_test"],
+                          metrics=["accuracy", "precision", "recall", "f1"] if classify else ["mse", "mae", "r2"])
+    card = {
+        "dataset": config.data.dataset, "seed": t.seed, "train_rows": len(data["X_train"]),
+        "train_data_sha256": data["train_sha256"], "epochs_run": len(history.history.get("loss", [])),
+        "test": test, "final": {k: v[-1] for k, v in history.history.items()},
+        "wall_time_seconds": round(time.perf_counter() - started, 3), "resumed": bool(resume),
+        "parameters": model.num_params, "diagnostics": diagnostics.records[-1] if diagnostics.records else {},
+        "versions": _versions(),
+    }
+    with atomic_write(run_dir / "run.json", "w") as f:
+        json.dump(card, f, indent=2)
+    if plots:
+        card["plots"] = write_plots(model, data, history.history, run_dir / "plots", log)
+    return card
+
+
+def write_history(history, run_dir):
+    """history.json and history.csv (one row per epoch)."""
+    with atomic_write(Path(run_dir) / "history.json", "w") as f:
+        json.dump(history, f, indent=2)
+    keys = list(history)
+    with atomic_write(Path(run_dir) / "history.csv", "w") as f:
+        writer = csv.writer(f)
+        writer.writerow(["epoch", *keys])
+        for i in range(len(history.get("loss", []))):
+            writer.writerow([i + 1, *(history[k][i] for k in keys)])
+
+
+def write_plots(model, data, history, folder, log=print):
+    """The plots that fit the data; skipped with a note if matplotlib is missing."""
+    try:
+        from ..viz import plots
+    except ImportError as err:  # pragma: no cover - the package itself always imports
+        log(f"plots skipped: {err}")
+        return []
+    try:
+        plots.pyplot()
+    except ImportError as err:
+        log(f"plots skipped: {err}")
+        return []
+    written = [plots.plot_history(history, folder / "history.png")]
+    if data["task"] != "classification":
+        return [str(p) for p in written]
+    X_test, y_test = data["X_test"], data["y_test"]
+    predicted = model.predict(X_test)
+    from .metrics import confusion_matrix
+
+    k = max(int(y_test.max()), int(predicted.max())) + 1
+    written.append(plots.plot_confusion_matrix(confusion_matrix(y_test, predicted, k), folder / "confusion_matrix.png",
+                                               data["class_names"]))
+    if X_test.shape[1] == 2:
+        X_all = np.concatenate([data["X_train"], X_test])
+        y_all = np.concatenate([data["y_train"], y_test])
+        written.append(plots.plot_decision_boundary(model.predict, X_all, y_all, folder / "decision_boundary.png"))
+    if data["image_shape"] is not None:
+        shape = data["image_shape"]
+        first = next(layer for layer in model.layers if isinstance(layer, Dense))
+        written.append(plots.plot_weight_tiles(first.W, shape, folder / "first_layer_weights.png"))
+        written.append(plots.plot_misclassified(X_test.reshape(-1, *shape), y_test, predicted,
+                                                folder / "misclassified.png", data["class_names"]))
+    return [str(p) for p in written]
+
+
+def _versions():
+    from .. import __version__
+
+    return {"chainrule": __version__, "numpy": np.__version__, "python": platform.python_version(),
+            "platform": platform.platform()}

@@ -1,0 +1,1 @@
+"""Plots (needs the ``plot`` extra: pip install "chainrule[plot]")."""
