@@ -186,6 +186,18 @@ class Sequential:
 
     # -- inspection -----------------------------------------------------------
 
+    def explain(self, X, y, loss=None, lr=0.1, decimals=4, markdown=False, show=True):
+        """Print every number of one forward and backward pass on a tiny batch, in the
+        tutorial's notation, each gradient beside its finite-difference estimate.
+        Returns the Explanation (its steps hold the matrices). The model is not changed."""
+        from .explain import explain
+
+        result = explain(self, X, y, loss if loss is not None else (self.loss or "cross_entropy"), lr, decimals)
+        if show:
+            print(result.markdown() if markdown else result.text())
+        return result
+
+
     def summary(self):
         """A table of the layers, their output shapes and parameter counts."""
         rows = [("#", "layer", "output shape", "params")]

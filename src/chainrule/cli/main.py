@@ -19,6 +19,7 @@ EXAMPLES = """examples:
   chainrule summary runs/digits/model.chainrule
   chainrule gradcheck                                      check backprop layer by layer
   chainrule datasets                                       what data is available, and where
+  chainrule explain --sizes 2 3 2                          every number of one forward and backward pass
 """
 
 
@@ -79,6 +80,19 @@ def build_parser():
     gradcheck.add_argument("--tolerance", type=float, default=1e-6, help="largest relative error that passes")
 
     sub.add_parser("datasets", help="the datasets chainrule knows, where they are, and their checksums")
+
+    explain = sub.add_parser("explain", help="print every number of one forward and backward pass",
+                             formatter_class=argparse.RawDescriptionHelpFormatter,
+                             epilog="example: chainrule explain --sizes 2 3 2 --activation tanh --samples 2")
+    explain.add_argument("--sizes", type=int, nargs="+", default=[2, 3, 2],
+                         help="layer widths n[0] n[1] ... n[L] (default 2 3 2)")
+    explain.add_argument("--activation", default="tanh", help="hidden activation (default tanh)")
+    explain.add_argument("--loss", default="cross_entropy", help="cross_entropy (default), mse or bce")
+    explain.add_argument("--samples", type=int, default=2, help="rows in the batch (default 2, at most 16)")
+    explain.add_argument("--lr", type=float, default=0.1, help="alpha in the update step (default 0.1)")
+    explain.add_argument("--decimals", type=int, default=4, help="digits after the point (default 4)")
+    explain.add_argument("--seed", type=int, default=0)
+    explain.add_argument("--markdown", metavar="FILE", help="also write the trace as Markdown to FILE")
     return parser
 
 
@@ -319,7 +333,39 @@ def cmd_datasets(args):
     return 0
 
 
-COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict, "summary": cmd_summary,
+def cmd_explain(args):
+    import numpy as np
+
+    from .. import Dense, Sequential
+    from ..io.atomic import atomic_write
+    from ..layers import activation
+
+    if len(args.sizes) < 2:
+        raise CommandError(f"--sizes needs at least an input and an output width; received {args.sizes}")
+    layers = []
+    for i, (n_in, n_out) in enumerate(zip(args.sizes[:-1], args.sizes[1:])):
+        layers.append(Dense(n_in, n_out, init="glorot_uniform"))
+        if i < len(args.sizes) - 2:
+            layers.append(activation(args.activation))
+    model = Sequential(layers, rng=args.seed, dtype="float64")
+    rng = np.random.default_rng(args.seed)
+    X = rng.standard_normal((args.samples, args.sizes[0])).round(2)
+    k = args.sizes[-1]
+    if args.loss in ("cross_entropy", "crossentropy"):
+        y = rng.integers(0, k, args.samples)
+    elif args.loss in ("bce", "binary_cross_entropy"):
+        y = rng.integers(0, 2, (args.samples, k))
+    else:
+        y = rng.standard_normal((args.samples, k)).round(2)
+    result = model.explain(X, y, loss=args.loss, lr=args.lr, decimals=args.decimals)
+    if args.markdown:
+        with atomic_write(args.markdown, "w") as f:
+            f.write(result.markdown() + "\n")
+        print(f"\nMarkdown -> {args.markdown}")
+    return 0
+
+
+COMMANDS = {"explain": cmd_explain, "train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict, "summary": cmd_summary,
             "gradcheck": cmd_gradcheck, "datasets": cmd_datasets}
 
 
