@@ -23,7 +23,7 @@ def load_csv(path, label=-1, header=None, dtype=np.float32):
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no CSV file at {path}")
-    with open(path, newline="") as f:
+    with open(path, newline="", encoding="utf-8-sig") as f:  # -sig: drop the BOM Excel writes
         rows = [row for row in csv.reader(f) if row and any(cell.strip() for cell in row)]
     if not rows:
         raise DataFileError(f"{path}: the file holds no rows")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import http.client
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -47,6 +48,7 @@ def download(urls, target, sha256, progress=None, timeout=30):
                         raise DataFileError(f"{url}: checksum mismatch (sha256 {digest.hexdigest()}, "
                                             f"expected {sha256}); nothing was cached")
             return target
-        except (urllib.error.URLError, OSError, DataFileError) as err:
-            failures.append(f"{url}: {getattr(err, 'reason', err)}")
+        except (urllib.error.URLError, http.client.HTTPException, OSError, DataFileError) as err:
+            reason = str(getattr(err, "reason", err))
+            failures.append(reason if reason.startswith(url) else f"{url}: {reason}")
     raise DataFileError(f"could not download {target.name}:\n  " + "\n  ".join(failures))

@@ -7,6 +7,7 @@ dimensions d, then d big-endian uint32 sizes; then the data, row-major.
 from __future__ import annotations
 
 import gzip
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +22,7 @@ def read_idx(path):
     path = Path(path)
     try:
         raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
-    except (OSError, EOFError, gzip.BadGzipFile) as err:
+    except (OSError, EOFError, gzip.BadGzipFile, zlib.error) as err:
         raise DataFileError(f"{path}: cannot read the file ({err})") from err
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08 or raw[3] not in (1, 3):
         raise DataFileError(f"{path}: not an IDX file of unsigned bytes (magic number {raw[:4].hex() or 'missing'}; "

@@ -45,6 +45,7 @@ A recipe has three sections (every key optional, defaults below)::
 from __future__ import annotations
 
 import dataclasses
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -171,10 +172,11 @@ class TrainConfig:
         path = Path(path)
         if not path.is_file():
             raise FileNotFoundError(f"no config file at {path}")
+        text = path.read_text(encoding="utf-8")
         try:
-            raw = tomllib.loads(path.read_text())
+            raw = tomllib.loads(text)
         except tomllib.TOMLDecodeError as err:
-            raise ValueError(f"{path}: not valid TOML ({err})") from None
+            raise ValueError(f"{path}: not valid TOML ({err}){_toml_context(text, err)}") from None
         try:
             return cls.from_dict(raw)
         except ValueError as err:
@@ -205,6 +207,7 @@ class TrainConfig:
 def _section(name, section_cls, values):
     if not isinstance(values, dict):
         raise ValueError(f"config [{name}]: expected a table of keys; received {values!r}")
+    values = dict(values)  # never change the caller's table
     fields = {f.name: f for f in dataclasses.fields(section_cls)}
     for key, value in values.items():
         if key not in fields:
@@ -244,11 +247,24 @@ def _at_least(section, key, value, low):
         raise ValueError(f"config [{section}] {key}: expected a value >= {low}; received {value!r}")
 
 
+def _toml_context(text, err):
+    """Where a TOML syntax error is: the section it falls in and the text of its line."""
+    lines = text.splitlines()
+    found = re.search(r"at line (\d+)", str(err))
+    number = int(found.group(1)) if found else len(lines)
+    if not 1 <= number <= len(lines):
+        return ""
+    sections = [line.strip() for line in lines[:number] if line.strip().startswith("[")]
+    return f" in {sections[-1] if sections else 'the top level'}, line {number}: {lines[number - 1].strip()!r}"
+
+
 def _toml_value(value):
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+        # TOML strings cannot hold control characters (but tab) as they are
+        return '"' + re.sub(r"[\x00-\x08\x0a-\x1f\x7f]", lambda m: f"\\u{ord(m.group()):04x}", escaped) + '"'
     if isinstance(value, list):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
     return repr(value)

@@ -1,0 +1,103 @@
+"""Pictures for the tutorial path: the perceptron's line moving as it learns,
+the cost surface of one neuron with the gradient-descent path, and a network diagram.
+
+Like plots.py, matplotlib is imported lazily (the ``plot`` extra) and each
+function writes one PNG and returns its path.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .plots import _save, pyplot
+
+
+def plot_perceptron_lines(X, y, history, path, title="the perceptron learning"):
+    """The data and the decision line w . x + b = 0 after each epoch (light: early, dark: late)."""
+    plt = pyplot()
+    X, y = np.asarray(X), np.asarray(y)
+    fig, ax = plt.subplots(figsize=(5.5, 5.5))
+    pad = 0.5
+    xs = np.linspace(X[:, 0].min() - pad, X[:, 0].max() + pad, 50)
+    colors = plt.get_cmap("viridis")(np.linspace(0.15, 0.95, max(len(history), 1)))
+    for epoch, ((w, b), color) in enumerate(zip(history, colors), start=1):
+        w = np.asarray(w, dtype=float)
+        if abs(w[1]) > 1e-12:
+            ax.plot(xs, -(w[0] * xs + b) / w[1], color=color, lw=1.5, label=f"epoch {epoch}")
+        elif abs(w[0]) > 1e-12:
+            ax.axvline(-b / w[0], color=color, lw=1.5, label=f"epoch {epoch}")
+    for label, marker in ((0, "o"), (1, "s")):
+        pts = X[y == label]
+        ax.scatter(pts[:, 0], pts[:, 1], marker=marker, s=80, edgecolors="k", label=f"class {label}", zorder=3)
+    ax.set_xlim(X[:, 0].min() - pad, X[:, 0].max() + pad)
+    ax.set_ylim(X[:, 1].min() - pad, X[:, 1].max() + pad)
+    ax.set_xlabel("x1")
+    ax.set_ylabel("x2")
+    ax.set_title(title)
+    ax.legend(fontsize=7, loc="best")
+    return _save(fig, path)
+
+
+def plot_cost_surface(cost, path_wb, path, span=None, title="cost surface of one neuron"):
+    """Contours of cost(w, b) with the gradient-descent path (w, b) drawn on top.
+
+    ``cost(w, b)`` returns the cost for scalar w and b; ``path_wb`` is the list of
+    (w, b) pairs visited.
+    """
+    plt = pyplot()
+    path_wb = np.asarray(path_wb, dtype=float)
+    low, high = path_wb.min(axis=0), path_wb.max(axis=0)
+    margin = np.maximum((high - low) * 0.3, 1.0) if span is None else np.asarray(span)
+    ws = np.linspace(low[0] - margin[0], high[0] + margin[0], 120)
+    bs = np.linspace(low[1] - margin[1], high[1] + margin[1], 120)
+    C = np.array([[cost(w, b) for w in ws] for b in bs])
+    fig, ax = plt.subplots(figsize=(6.5, 5.5))
+    levels = np.quantile(C, np.linspace(0, 1, 25))
+    contour = ax.contourf(ws, bs, C, levels=np.unique(levels), cmap="viridis")
+    fig.colorbar(contour, ax=ax, label="cost")
+    ax.plot(path_wb[:, 0], path_wb[:, 1], "w.-", ms=3, lw=1, label="gradient descent")
+    ax.plot(*path_wb[0], "wo", ms=8, label="start")
+    ax.plot(*path_wb[-1], "r*", ms=14, label="end")
+    ax.set_xlabel("w")
+    ax.set_ylabel("b")
+    ax.set_title(title)
+    ax.legend(loc="upper right")
+    return _save(fig, path)
+
+
+def plot_network(sizes, path, activations=None, title=None, max_drawn=10):
+    """A diagram of a layered network: circles for neurons, lines for the weights W[l].
+
+    Layers wider than ``max_drawn`` are drawn with their first and last
+    neurons and a gap; each column is labelled n[l] and, below, W[l] with its shape.
+    """
+    plt = pyplot()
+    L = len(sizes) - 1
+    fig, ax = plt.subplots(figsize=(2.2 * (L + 1) + 1, 5))
+    columns = []
+    for l, n in enumerate(sizes):
+        drawn = min(n, max_drawn)
+        slots = np.linspace(1, -1, drawn + (n > max_drawn)) * min(1.0, drawn / 8 + 0.2)
+        gap = slots[drawn // 2] if n > max_drawn else None
+        ys = np.delete(slots, drawn // 2) if n > max_drawn else slots  # a gap in the middle of a wide layer
+        columns.append(ys)
+        color = "#8ecae6" if l == 0 else ("#ffb703" if l == L else "#90be6d")
+        ax.scatter(np.full(len(ys), l), ys, s=260, c=color, edgecolors="k", zorder=3)
+        if gap is not None:
+            ax.text(l, gap, "...", ha="center", va="center", fontsize=14, rotation=90, zorder=4)
+        name = "input" if l == 0 else ("output" if l == L else "hidden")
+        label = f"A[{l}]\n{name}\nn[{l}] = {n}"
+        if l and activations:
+            label += f"\ng[{l}] = {activations[l - 1]}"
+        ax.text(l, 1.35, label, ha="center", va="bottom", fontsize=9)
+    for l in range(L):
+        for y0 in columns[l]:
+            for y1 in columns[l + 1]:
+                ax.plot([l, l + 1], [y0, y1], color="gray", lw=0.4, alpha=0.6, zorder=1)
+        ax.text(l + 0.5, -1.45, f"W[{l + 1}]: ({sizes[l]}, {sizes[l + 1]})\nb[{l + 1}]: ({sizes[l + 1]},)",
+                ha="center", va="top", fontsize=9)
+    ax.set_xlim(-0.6, L + 0.6)
+    ax.set_ylim(-2.0, 2.1)
+    ax.axis("off")
+    ax.set_title(title or "network " + "-".join(map(str, sizes)))
+    return _save(fig, path)
