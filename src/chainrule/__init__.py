@@ -8,10 +8,12 @@
 __version__ = "0.1.0"
 
 from . import data, functional, init, losses, optim, schedules
+from . import autograd, reference
 from .gradcheck import gradcheck, gradient_report
 from .io.serialize import ModelFileError, load_model as load
 from .layers import ELU, GELU, BatchNorm, Dense, Dropout, Flatten, Identity, Layer, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
 from .model import Sequential
+from .perceptron import Perceptron, SigmoidNeuron
 from .training import callbacks, metrics
 from .training.loop import TrainingDiverged
 
@@ -19,4 +21,5 @@ __all__ = [
     "Sequential", "Layer", "Dense", "Identity", "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "ELU", "GELU",
     "Softmax", "Dropout", "Flatten", "BatchNorm", "losses", "optim", "schedules", "callbacks", "metrics",
     "functional", "init", "data", "gradcheck", "gradient_report", "load", "ModelFileError", "TrainingDiverged",
+    "Perceptron", "SigmoidNeuron", "autograd", "reference",
 ]
