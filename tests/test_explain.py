@@ -101,3 +101,11 @@ def test_cli_explain_prints_and_writes_markdown(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "FORWARD PASS" in printed and "BACKWARD PASS" in printed and "UPDATE" in printed
     assert out.read_text().startswith("## The network")
+
+
+def test_cli_bench_vectorization_prints_the_speedup(capsys):
+    assert main(["bench", "--vectorization"]) == 0
+    printed = capsys.readouterr().out
+    speedup = float(re.search(r"speed-up (\d+)x", printed).group(1))
+    difference = float(re.search(r"two ([0-9.e+-]+)", printed).group(1))
+    assert speedup > 1 and difference < 1e-9

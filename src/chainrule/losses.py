@@ -168,8 +168,11 @@ class CrossEntropy(Loss):
 def as_labels(y, num_classes, owner="labels"):
     """Check that y holds whole-number class labels in [0, num_classes); return them as int64."""
     y = np.asarray(y)
-    if y.dtype.kind not in "iuf" or (y.dtype.kind == "f" and not np.all(np.isfinite(y))):
+    if y.dtype.kind not in "iuf":
         raise TypeError(f"{owner}: class labels must be integers; received dtype {y.dtype}")
+    if y.dtype.kind == "f" and not np.all(np.isfinite(y)):
+        raise ValueError(f"{owner}: class labels must be whole numbers; received {int(np.sum(~np.isfinite(y)))} "
+                         "NaN or inf values")
     labels = y.astype(np.int64)
     if y.dtype.kind == "f" and np.any(labels != y):
         raise TypeError(f"{owner}: class labels must be whole numbers; received values such as "

@@ -38,7 +38,11 @@ class Sequential:
                 raise TypeError(f"Sequential: item {i} is not a chainrule Layer; received {type(layer).__name__}")
         if not self.layers:
             raise ValueError("Sequential needs at least one layer; received an empty list")
-        if str(np.dtype(dtype)) not in DTYPES:
+        try:  # np.dtype(None) is float64 and np.dtype("foo") a bare TypeError: name what is expected
+            known = dtype is not None and str(np.dtype(dtype)) in DTYPES
+        except TypeError:
+            known = False
+        if not known:
             raise ValueError(f"Sequential: dtype must be one of {DTYPES}; received {dtype!r}")
         self.rng = rng
         self.dtype = np.dtype(dtype)
@@ -171,7 +175,7 @@ class Sequential:
         """The loss (with the layers' penalties) and metrics on (X, y), as a dict."""
         loss = losses_module.get(loss if loss is not None else (self.loss or "mse"))
         out = self.predict_output(X, batch_size)
-        check_features(y, len(out), "y")
+        y = check_finite(check_features(y, len(out), "y"), "y")
         Y = loss.targets(y, out.shape, out.dtype)
         result = {"loss": float(loss.value(out, Y)) + self.penalty()}
         for name in metrics_module.resolve(metrics, loss):

@@ -23,7 +23,8 @@ class Optimizer:
     state_names: tuple[str, ...] = ()
 
     def __init__(self, lr, weight_decay=0.0, clipnorm=None):
-        if not (isinstance(lr, (int, float)) and lr > 0 and math.isfinite(lr)):
+        if isinstance(lr, bool) or not (isinstance(lr, (int, float, np.integer, np.floating))
+                                        and lr > 0 and math.isfinite(lr)):
             raise ValueError(f"{type(self).__name__}: lr must be a positive number; received {lr!r}")
         if weight_decay < 0:
             raise ValueError(f"{type(self).__name__}: weight_decay must be >= 0; received {weight_decay!r}")

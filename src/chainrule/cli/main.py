@@ -20,6 +20,7 @@ EXAMPLES = """examples:
   chainrule gradcheck                                      check backprop layer by layer
   chainrule datasets                                       what data is available, and where
   chainrule explain --sizes 2 3 2                          every number of one forward and backward pass
+  chainrule bench --vectorization                          loops against matrices, same numbers
 """
 
 
@@ -32,7 +33,12 @@ def build_parser():
         prog="chainrule", formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EXAMPLES,
         description="A neural network from scratch in NumPy, where the code reads like the math.")
     parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
+    # --debug is accepted after the command too (chainrule train --debug ...)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show full tracebacks on errors")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    add_parser = sub.add_parser
+    sub.add_parser = lambda *a, **k: add_parser(*a, parents=[common], **k)
 
     train = sub.add_parser("train", help="train a network from a recipe or flags into a run directory",
                            formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -81,6 +87,18 @@ def build_parser():
 
     sub.add_parser("datasets", help="the datasets chainrule knows, where they are, and their checksums")
 
+    bench = sub.add_parser("bench", help="speed: chainrule beside PyTorch and scikit-learn, or loops vs matrices",
+                           formatter_class=argparse.RawDescriptionHelpFormatter,
+                           epilog="examples:\n  chainrule bench --vectorization\n  chainrule bench --data-dir DIR --samples 20000")
+    bench.add_argument("--vectorization", action="store_true",
+                       help="time a loop-per-sample backprop against the vectorised one on the same data")
+    bench.add_argument("--data-dir", help="where the MNIST files are (else synthetic data of the same shape)")
+    bench.add_argument("--samples", type=int, default=20000, help="training rows per measurement (default 20000)")
+    bench.add_argument("--epochs", type=int, default=1)
+    bench.add_argument("--quick", action="store_true", help="tiny sizes, to check that it runs")
+    bench.add_argument("--time-to-accuracy", action="store_true", help="also time training to 98%% MNIST test accuracy")
+    bench.add_argument("--json", help="write the results as JSON to this file")
+
     explain = sub.add_parser("explain", help="print every number of one forward and backward pass",
                              formatter_class=argparse.RawDescriptionHelpFormatter,
                              epilog="example: chainrule explain --sizes 2 3 2 --activation tanh --samples 2")
@@ -120,15 +138,16 @@ def cmd_train(args):
 
     verbose = 0 if args.quiet else (2 if args.plain else 1)
     plots = not args.no_plots
+    log = (lambda message: print(message, file=sys.stderr)) if args.quiet else print  # --quiet: stdout holds only the result
     if args.resume:
         run_dir = Path(args.resume)
         if not (run_dir / "checkpoint.chainrule").is_file():
             raise CommandError(f"{run_dir} has no checkpoint.chainrule to resume from")
-        card = train_run(None, run_dir, resume=True, verbose=verbose, data_dir=args.data_dir, plots=plots)
+        card = train_run(None, run_dir, resume=True, verbose=verbose, data_dir=args.data_dir, plots=plots, log=log)
     else:
         config = TrainConfig.from_toml(args.config) if args.config else TrainConfig()
         config = config.with_overrides("data", dataset=args.dataset, path=args.path, label=args.label,
-                                       samples=args.samples)
+                                       samples=args.samples, data_dir=args.data_dir)
         config = config.with_overrides("model", hidden=args.hidden, activation=args.activation, dropout=args.dropout)
         config = config.with_overrides("train", optimizer=args.optimizer, lr=args.lr, epochs=args.epochs,
                                        batch_size=args.batch_size, seed=args.seed)
@@ -137,12 +156,25 @@ def cmd_train(args):
             if not args.overwrite:
                 raise CommandError(f"{run_dir} already holds a run; pass --overwrite to replace it, "
                                    f"--resume {run_dir} to continue it, or --out for another directory")
-        card = train_run(config, run_dir, verbose=verbose, data_dir=args.data_dir, plots=plots)
+            remove_run_outputs(run_dir)
+        card = train_run(config, run_dir, verbose=verbose, data_dir=args.data_dir, plots=plots, log=log)
     test = card["test"]
     shown = "  ".join(f"{k} {v:.4f}" for k, v in test.items())
-    print(f"{card['dataset']}: test {shown}  ({card['epochs_run']} epochs, {card['wall_time_seconds']:.1f}s) "
+    epochs = f"{card['epochs_run']} epoch{'s' if card['epochs_run'] != 1 else ''}"
+    print(f"{card['dataset']}: test {shown}  ({epochs}, {card['wall_time_seconds']:.1f}s) "
           f"-> {run_dir}")
     return 0
+
+
+def remove_run_outputs(run_dir):
+    """Clear what a previous run wrote (only chainrule's own files), so nothing stale survives --overwrite."""
+    import shutil
+
+    for name in ("checkpoint.chainrule", "model.chainrule", "history.csv", "history.json", "run.json"):
+        (run_dir / name).unlink(missing_ok=True)
+    for leftover in run_dir.glob(".*.tmp"):
+        leftover.unlink()
+    shutil.rmtree(run_dir / "plots", ignore_errors=True)
 
 
 def _load(path):
@@ -365,7 +397,32 @@ def cmd_explain(args):
     return 0
 
 
-COMMANDS = {"explain": cmd_explain, "train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict, "summary": cmd_summary,
+def cmd_bench(args):
+    if args.vectorization:
+        from ..reference import vectorization_speedup
+
+        result = vectorization_speedup()
+        print("the same forward and backward pass of a 64-32-10 network on 64 samples:")
+        print(f"  loops (one sample, one neuron at a time): {result['loop_seconds'] * 1e3:10.2f} ms")
+        print(f"  matrices (whole mini-batch at once):      {result['vectorised_seconds'] * 1e3:10.2f} ms")
+        print(f"  speed-up {result['speedup']:.0f}x, largest difference between the two "
+              f"{result['max_abs_difference']:.1e}")
+        return 0
+    import json
+
+    from ..benchmark import run_benchmark
+
+    results = run_benchmark(data_dir=args.data_dir, samples=args.samples, epochs=args.epochs, quick=args.quick,
+                            time_to_accuracy=args.time_to_accuracy)
+    if args.json:
+        from ..io.atomic import atomic_write
+
+        with atomic_write(args.json, "w") as f:
+            json.dump(results, f, indent=2, default=str)
+    return 0
+
+
+COMMANDS = {"bench": cmd_bench, "explain": cmd_explain, "train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict, "summary": cmd_summary,
             "gradcheck": cmd_gradcheck, "datasets": cmd_datasets}
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import io
 import json
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -51,7 +52,7 @@ def read_archive(path, expected_format, version=FORMAT_VERSION):
                       for name in archive.namelist() if name.endswith(".npy")}
     except ModelFileError:
         raise
-    except (zipfile.BadZipFile, EOFError, OSError, ValueError, KeyError) as err:
+    except (zipfile.BadZipFile, zlib.error, NotImplementedError, EOFError, OSError, ValueError, KeyError) as err:
         raise ModelFileError(f"{path} is not a readable {expected_format} file (truncated or corrupt?): {err}") from err
     return header, arrays
 
@@ -68,7 +69,7 @@ def save_model(model, path):
 def load_model(path):
     """Read a model written by ``save_model``; raise ModelFileError naming the file if it cannot."""
     header, arrays = read_archive(path, FORMAT)
-    return model_from(header["model"], arrays, path)
+    return model_from(header.get("model"), arrays, path)  # a missing "model" fails in model_from, naming path
 
 
 def model_from(config, arrays, path):

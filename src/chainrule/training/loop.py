@@ -113,6 +113,8 @@ def fit(model, X, y, loss=None, optimizer="adam", epochs=10, batch_size=32, vali
                 total += value * b
                 for cb in callbacks:
                     cb.on_batch_end(step, {"loss": value})
+            if not np.all(np.isfinite(model.params_)):  # the epoch's last step overflowed the weights
+                _diverged(model, snapshot, optimizer, "weights", epoch, steps - 1, steps, input_scale)
             logs["loss"] = total / m
             y_seen = y[order]
             for name in names:
@@ -133,15 +135,16 @@ def fit(model, X, y, loss=None, optimizer="adam", epochs=10, batch_size=32, vali
 
 
 def _diverged(model, snapshot, optimizer, value, epoch, step, steps, input_scale):
-    """Stop with a clear error; keep the current weights if finite, else those from the epoch's start."""
-    if not np.all(np.isfinite(model.params_)):
-        model.params_[...] = snapshot
+    """Stop with a clear error, the model back at the weights it had when the epoch began
+    (the current ones, even where finite, are what produced the NaN)."""
+    model.params_[...] = snapshot
     scale_hint = (f" The inputs reach {input_scale:g} in size: standardise them (e.g. Standardizer) first."
                   if input_scale > 10 else "")
+    what = "the weights became NaN or inf" if value == "weights" else f"the loss became {value}"
     raise TrainingDiverged(
-        f"the loss became {value} at epoch {epoch + 1}, step {step + 1} of {steps}. The learning rate "
+        f"{what} at epoch {epoch + 1}, step {step + 1} of {steps}. The learning rate "
         f"(lr={optimizer.lr:g}) is probably too high: try lr={optimizer.lr / 10:g}.{scale_hint} "
-        "The model keeps its last finite weights.")
+        f"The model is back at the (finite) weights it had when epoch {epoch + 1} began.")
 
 
 def _model_loss(model):

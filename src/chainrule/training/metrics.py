@@ -59,7 +59,7 @@ def precision_recall_f1(y_true, y_pred, num_classes=None):
     recall = np.divide(tp, actual, out=np.zeros_like(tp), where=actual > 0)
     denom = precision + recall
     f1 = np.divide(2 * precision * recall, denom, out=np.zeros_like(tp), where=denom > 0)
-    present = actual > 0
+    present = (actual > 0) | (predicted > 0)  # as scikit-learn: every class seen in y_true or y_pred
     return float(precision[present].mean()), float(recall[present].mean()), float(f1[present].mean())
 
 

@@ -66,6 +66,10 @@ def load_data(config, data_dir=None):
             X, y = GENERATED[d.dataset](n=d.n_samples, noise=d.noise, rng=seed)
         classify = _is_classification(y)
         X_train, X_test, y_train, y_test = datasets.train_test_split(X, y, d.test_size, stratify=classify, rng=seed)
+        if not len(X_test) or not len(X_train):
+            raise ValueError(f"config [data] test_size = {d.test_size} of {len(X)} rows leaves "
+                             f"{len(X_train)} training and {len(X_test)} test rows; expected some of each: "
+                             "raise n_samples, or change test_size")
     rng = np.random.default_rng(seed)
     if d.samples and d.samples < len(X_train):
         keep = np.sort(rng.permutation(len(X_train))[:d.samples])

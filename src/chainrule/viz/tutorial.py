@@ -13,28 +13,68 @@ from .plots import _save, pyplot
 
 
 def plot_perceptron_lines(X, y, history, path, title="the perceptron learning"):
-    """The data and the decision line w . x + b = 0 after each epoch (light: early, dark: late)."""
+    """The data and the decision line w . x + b = 0 after each epoch (light: early, dark: late).
+
+    ``history`` is a Perceptron's ``history_`` (``{"w": ..., "b": ..., "mistakes": ...}``) or a
+    list of (w, b) pairs, one per epoch. Epochs that left the line where it was share one
+    legend entry, lines outside the plotted area are marked so, and the side of the last
+    line where the perceptron says class 1 (w . x + b > 0) is shaded.
+    """
     plt = pyplot()
     X, y = np.asarray(X), np.asarray(y)
-    fig, ax = plt.subplots(figsize=(5.5, 5.5))
+    mistakes = None
+    if isinstance(history, dict):
+        mistakes = history.get("mistakes")
+        history = list(zip(history["w"], history["b"]))
+    history = [(np.asarray(w, dtype=float), float(b)) for w, b in history]
+    fig, ax = plt.subplots(figsize=(7.5, 5.5))
     pad = 0.5
-    xs = np.linspace(X[:, 0].min() - pad, X[:, 0].max() + pad, 50)
+    x_low, x_high = X[:, 0].min() - pad, X[:, 0].max() + pad
+    y_low, y_high = X[:, 1].min() - pad, X[:, 1].max() + pad
+    xs = np.linspace(x_low, x_high, 50)
+    if history:
+        w, b = history[-1]
+        gx, gy = np.meshgrid(np.linspace(x_low, x_high, 200), np.linspace(y_low, y_high, 200))
+        ax.contourf(gx, gy, (w[0] * gx + w[1] * gy + b > 0).astype(float), levels=[-0.5, 0.5, 1.5],
+                    colors=["white", "#ffd9b3"], alpha=0.6, zorder=0)
     colors = plt.get_cmap("viridis")(np.linspace(0.15, 0.95, max(len(history), 1)))
-    for epoch, ((w, b), color) in enumerate(zip(history, colors), start=1):
-        w = np.asarray(w, dtype=float)
+    epoch = 0
+    while epoch < len(history):
+        w, b = history[epoch]
+        last = epoch  # the epochs after this one that did not move the line share its entry
+        while last + 1 < len(history) and np.array_equal(history[last + 1][0], w) and history[last + 1][1] == b:
+            last += 1
+        label = f"epoch {epoch + 1}" if last == epoch else f"epochs {epoch + 1}-{last + 1}"
+        if mistakes is not None:
+            counts = [int(mistakes[e]) for e in range(epoch, last + 1)]
+            label += ": " + ", ".join(map(str, counts)) + (" mistake" if counts == [1] else " mistakes")
+        final = last == len(history) - 1
+        style = dict(color=colors[last], lw=3 if final else 1.5, ls="-" if final else "--")
+        corners = np.array([[x_low, y_low], [x_low, y_high], [x_high, y_low], [x_high, y_high]])
+        scores = corners @ w + b
+        if not (scores.min() < 0 < scores.max()) and np.any(w):
+            label += " (outside the view)"
         if abs(w[1]) > 1e-12:
-            ax.plot(xs, -(w[0] * xs + b) / w[1], color=color, lw=1.5, label=f"epoch {epoch}")
+            ax.plot(xs, -(w[0] * xs + b) / w[1], label=label, **style)
         elif abs(w[0]) > 1e-12:
-            ax.axvline(-b / w[0], color=color, lw=1.5, label=f"epoch {epoch}")
+            ax.axvline(-b / w[0], label=label, **style)
+        else:
+            ax.plot([], [], label=label + " (w = 0: no line)", **style)
+        epoch = last + 1
     for label, marker in ((0, "o"), (1, "s")):
         pts = X[y == label]
         ax.scatter(pts[:, 0], pts[:, 1], marker=marker, s=80, edgecolors="k", label=f"class {label}", zorder=3)
-    ax.set_xlim(X[:, 0].min() - pad, X[:, 0].max() + pad)
-    ax.set_ylim(X[:, 1].min() - pad, X[:, 1].max() + pad)
+    ax.set_xlim(x_low, x_high)
+    ax.set_ylim(y_low, y_high)
+    ax.set_aspect("equal")
     ax.set_xlabel("x1")
     ax.set_ylabel("x2")
     ax.set_title(title)
-    ax.legend(fontsize=7, loc="best")
+    handles, labels = ax.get_legend_handles_labels()
+    if history:
+        handles.append(plt.Rectangle((0, 0), 1, 1, color="#ffd9b3", alpha=0.6))
+        labels.append("last line says class 1")
+    ax.legend(handles, labels, fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0)
     return _save(fig, path)
 
 
@@ -89,7 +129,7 @@ def plot_network(sizes, path, activations=None, title=None, max_drawn=10):
         label = f"A[{l}]\n{name}\nn[{l}] = {n}"
         if l and activations:
             label += f"\ng[{l}] = {activations[l - 1]}"
-        ax.text(l, 1.35, label, ha="center", va="bottom", fontsize=9)
+        ax.text(l, 2.0, label, ha="center", va="top", fontsize=9)  # tops aligned: labels differ in lines
     for l in range(L):
         for y0 in columns[l]:
             for y1 in columns[l + 1]:
