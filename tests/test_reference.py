@@ -9,26 +9,10 @@ from hypothesis import strategies as st
 
 import chainrule as cr
 from chainrule import losses as L
+from networks import ACTIVATIONS, random_network
 from chainrule.reference import loop_forward, loop_gradients, vectorised_gradients, vectorization_speedup
 
-ACTIVATIONS = {"tanh": cr.Tanh, "relu": cr.ReLU, "sigmoid": cr.Sigmoid, "identity": cr.Identity}
 TOL = 1e-10
-
-
-def random_network(seed, widths, activation, n_out, dtype="float64"):
-    """Dense layers of the given widths with an activation between them, random biases."""
-    sizes = [*widths, n_out]
-    layers = []
-    for i, (n_in, n_next) in enumerate(zip(sizes[:-1], sizes[1:])):
-        layers.append(cr.Dense(n_in, n_next))
-        if i < len(sizes) - 2:
-            layers.append(ACTIVATIONS[activation]())
-    model = cr.Sequential(layers, rng=seed, dtype=dtype)
-    rng = np.random.default_rng(seed + 1)
-    for layer in model.layers:
-        if isinstance(layer, cr.Dense):
-            layer.b = rng.normal(size=layer.b.shape)
-    return model
 
 
 def assert_same(model, X, y, loss):

@@ -35,6 +35,7 @@ import numpy as np
 
 from . import losses as losses_module
 from .layers import Dense, Identity, ReLU, Sigmoid, Tanh
+from .reference import sigmoid as scalar_sigmoid
 
 
 class Value:
@@ -175,7 +176,7 @@ class Value:
         return out
 
     def sigmoid(self):
-        out = Value(_sigmoid(self.data), (self,), "sigmoid")
+        out = Value(scalar_sigmoid(self.data), (self,), "sigmoid")
 
         def _backward():  # d(sigma(a))/da = sigma(a) (1 - sigma(a))
             self.grad += out.data * (1.0 - out.data) * out.grad
@@ -239,14 +240,6 @@ class Value:
 
 def _nothing():
     pass
-
-
-def _sigmoid(z):
-    """sigma(z), split by sign so that exp never overflows."""
-    if z >= 0:
-        return 1.0 / (1.0 + math.exp(-z))
-    e = math.exp(z)
-    return e / (1.0 + e)
 
 
 def as_value(x):

@@ -61,7 +61,7 @@ def plot_decision_boundary(predict, X, y, path, title="decision boundary", resol
     pad = 0.1 * (X.max(axis=0) - X.min(axis=0)) + 1e-3
     low, high = X.min(axis=0) - pad, X.max(axis=0) + pad
     gx, gy = np.meshgrid(np.linspace(low[0], high[0], resolution), np.linspace(low[1], high[1], resolution))
-    grid = np.stack([gx.ravel(), gy.ravel()], axis=1).astype(X.dtype)
+    grid = np.stack([gx.ravel(), gy.ravel()], axis=1).astype(X.dtype if X.dtype.kind == "f" else np.float64)
     regions = np.asarray(predict(grid)).reshape(gx.shape)
     k = int(max(y.max(), regions.max())) + 1
     cmap = plt.get_cmap("tab10", max(k, 2))
