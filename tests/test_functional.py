@@ -664,3 +664,13 @@ def test_bce_with_logits_nonnegative_and_matches_probability_form(z, y):
     # the entropy of the target is the floor of the cost
     entropy = -(sp.xlogy(y, y) + sp.xlogy(1 - y, 1 - y))
     assert v >= entropy - 1e-9
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_relu_grad_from_output_matches_relu_grad(dtype):
+    z = np.array([-1000.0, -1.0, -0.0, 0.0, 1e-30, 1.0, 1000.0, np.nan], dtype=dtype)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        from_output = F.relu_grad_from_output(F.relu(z))
+    assert from_output.dtype == dtype
+    np.testing.assert_array_equal(from_output, F.relu_grad(z))  # NaN in place of NaN too

@@ -50,6 +50,11 @@ def relu_grad(z):
     return g
 
 
+def relu_grad_from_output(a):
+    """relu'(z) from the output a = relu(z): sign(a) is 1 where z > 0, 0 elsewhere, NaN for NaN (one pass)."""
+    return np.sign(a)
+
+
 def leaky_relu(z, negative_slope=0.01):
     return np.where(z > 0, z, negative_slope * z).astype(z.dtype, copy=False)
 

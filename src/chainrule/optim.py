@@ -14,8 +14,32 @@ gives the same numbers in both.
 from __future__ import annotations
 
 import math
+import os
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
+
+#: from this many parameters on, the elementwise update runs on slices in parallel threads
+#: (NumPy releases the GIL in its loops); below it, threads cost more than they save
+PARALLEL_MIN_SIZE = 1 << 20
+_pool = None
+
+
+def _parts(size):
+    """Slices that split ``size`` elements among the worker threads (one slice if small)."""
+    workers = min(os.cpu_count() or 1, 4)
+    if size < PARALLEL_MIN_SIZE or workers == 1:
+        return [slice(0, size)]
+    edges = np.linspace(0, size, workers + 1).astype(int)
+    return [slice(a, b) for a, b in zip(edges[:-1], edges[1:])]
+
+
+def _run_parallel(fn, parts):
+    global _pool
+    if _pool is None:
+        _pool = ThreadPoolExecutor(max_workers=len(parts), thread_name_prefix="chainrule-optim")
+    for future in [_pool.submit(fn, part) for part in parts]:
+        future.result()
 
 
 class Optimizer:
@@ -44,25 +68,34 @@ class Optimizer:
                              f"parameters but the model has {p.size}; use one optimizer per model")
         if not self.state:
             self.state = {name: np.zeros_like(p) for name in self.state_names}
-        if getattr(self, "_tmp", None) is None or self._tmp.shape != p.shape:
-            self._tmp = np.empty_like(p)  # scratch space, so updates allocate nothing
+        if getattr(self, "_scratch", None) is None or self._scratch["tmp"].shape != p.shape:
+            # scratch space, so that updates allocate nothing
+            self._scratch = {"tmp": np.empty_like(p), "decayed": np.empty_like(p) if self.weight_decay else None}
         if self.clipnorm is not None:
             clip_by_global_norm(g, self.clipnorm)
         self.iterations += 1
-        self.update(p, g, self.iterations)
+        t = self.iterations
+        arrays = {**self.state, **self._scratch}
+        parts = _parts(p.size)
+        if len(parts) == 1:
+            self.update(p, g, t, arrays)
+        else:  # every rule is elementwise, so slices give exactly the same numbers
+            _run_parallel(lambda s: self.update(p[s], g[s], t, {k: None if a is None else a[s]
+                                                                for k, a in arrays.items()}), parts)
 
-    def update(self, p, g, t):
+    def update(self, p, g, t, s):
+        """Update p in place from g at step t; ``s`` holds the state arrays by name and the
+        scratch arrays "tmp" and "decayed", all of p's shape."""
         raise NotImplementedError
 
-    def _decayed(self, p, g):
+    def _decayed(self, p, g, s):
         """g + weight_decay * p (L2 regularisation folded into the gradient), without touching g."""
         if not self.weight_decay:
             return g
-        if getattr(self, "_g", None) is None or self._g.shape != p.shape:
-            self._g = np.empty_like(p)
-        np.multiply(p, self.weight_decay, out=self._g)
-        self._g += g
-        return self._g
+        out = s["decayed"]
+        np.multiply(p, self.weight_decay, out=out)
+        out += g
+        return out
 
     def get_config(self):
         return {"lr": self.lr, "weight_decay": self.weight_decay, "clipnorm": self.clipnorm}
@@ -101,12 +134,12 @@ class SGD(Optimizer):
         self.nesterov = bool(nesterov)
         self.state_names = ("velocity",) if momentum else ()
 
-    def update(self, p, g, t):
-        g = self._decayed(p, g)
+    def update(self, p, g, t, s):
+        g = self._decayed(p, g, s)
         if not self.momentum:
             p -= self.lr * g
             return
-        v = self.state["velocity"]
+        v = s["velocity"]
         v *= self.momentum
         v += g
         if self.nesterov:
@@ -127,11 +160,11 @@ class Adagrad(Optimizer):
         super().__init__(lr, weight_decay, clipnorm)
         self.eps = float(eps)
 
-    def update(self, p, g, t):
-        g = self._decayed(p, g)
-        s = self.state["sum_sq"]
-        s += g * g
-        p -= self.lr * g / (np.sqrt(s) + self.eps)
+    def update(self, p, g, t, s):
+        g = self._decayed(p, g, s)
+        sum_sq = s["sum_sq"]
+        sum_sq += g * g
+        p -= self.lr * g / (np.sqrt(sum_sq) + self.eps)
 
     def get_config(self):
         return {**super().get_config(), "eps": self.eps}
@@ -152,14 +185,14 @@ class RMSProp(Optimizer):
         self.momentum = float(momentum)
         self.state_names = ("mean_sq", "velocity") if momentum else ("mean_sq",)
 
-    def update(self, p, g, t):
-        g = self._decayed(p, g)
-        s = self.state["mean_sq"]
-        s *= self.alpha
-        s += (1 - self.alpha) * g * g
-        step = g / (np.sqrt(s) + self.eps)
+    def update(self, p, g, t, s):
+        g = self._decayed(p, g, s)
+        mean_sq = s["mean_sq"]
+        mean_sq *= self.alpha
+        mean_sq += (1 - self.alpha) * g * g
+        step = g / (np.sqrt(mean_sq) + self.eps)
         if self.momentum:
-            v = self.state["velocity"]
+            v = s["velocity"]
             v *= self.momentum
             v += step
             step = v
@@ -190,13 +223,13 @@ class Adam(Optimizer):
         self.betas = (float(b1), float(b2))
         self.eps = float(eps)
 
-    def update(self, p, g, t):
+    def update(self, p, g, t, s):
         b1, b2 = self.betas
         if self.decoupled:
             p *= 1 - self.lr * self.weight_decay
         else:
-            g = self._decayed(p, g)
-        m, v, tmp = self.state["m"], self.state["v"], self._tmp
+            g = self._decayed(p, g, s)
+        m, v, tmp = s["m"], s["v"], s["tmp"]
         np.subtract(g, m, out=tmp)
         tmp *= 1 - b1
         m += tmp                                   # m = b1 m + (1 - b1) g, as m + (1 - b1)(g - m)

@@ -44,14 +44,14 @@ class Tanh(Layer):
 
 
 class ReLU(Layer):
-    """A = max(Z, 0);  dZ = dA * [Z > 0].  Caches Z."""
+    """A = max(Z, 0);  dZ = dA * [Z > 0], where [Z > 0] = [A > 0].  Caches A."""
 
     def forward(self, Z, training=False):
-        self.Z = Z
-        return F.relu(Z)
+        self.A = F.relu(Z)
+        return self.A
 
     def backward(self, dA, need_input_grad=True):
-        return dA * F.relu_grad(self.Z)
+        return dA * F.relu_grad_from_output(self.A)
 
 
 class LeakyReLU(Layer):

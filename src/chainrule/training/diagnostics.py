@@ -18,8 +18,8 @@ def layer_diagnostics(model):
         for name in layer.param_names:
             report[f"layer{i}.{name}.grad_norm"] = float(np.linalg.norm(getattr(layer, "d" + name)))
             report[f"layer{i}.{name}.norm"] = float(np.linalg.norm(getattr(layer, name)))
-        if isinstance(layer, ReLU) and hasattr(layer, "Z"):
-            report[f"layer{i}.dead_relu_fraction"] = float(np.mean(np.all(layer.Z <= 0, axis=0)))
+        if isinstance(layer, ReLU) and hasattr(layer, "A"):
+            report[f"layer{i}.dead_relu_fraction"] = float(np.mean(np.all(layer.A <= 0, axis=0)))
     return report
 
 

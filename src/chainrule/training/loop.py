@@ -87,7 +87,6 @@ def fit(model, X, y, loss=None, optimizer="adam", epochs=10, batch_size=32, vali
     X_buf = np.empty((min(batch_size, m), *X.shape[1:]), X.dtype)  # reused for every batch
     Y_buf = np.empty((min(batch_size, m), Y.shape[1]), Y.dtype)
     out_epoch = np.empty((m, n_out), model.dtype)                   # outputs, for the epoch's metrics
-    input_scale = float(np.max(np.abs(X)))
 
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         for epoch in range(initial_epoch, epochs):
@@ -101,12 +100,13 @@ def fit(model, X, y, loss=None, optimizer="adam", epochs=10, batch_size=32, vali
             for step in range(steps):
                 idx = order[step * batch_size:(step + 1) * batch_size]
                 b = len(idx)
-                Xb = np.take(X, idx, axis=0, out=X_buf[:b])
-                Yb = np.take(Y, idx, axis=0, out=Y_buf[:b])
+                # the indices are valid by construction; mode="clip" lets NumPy gather without a copy
+                Xb = np.take(X, idx, axis=0, out=X_buf[:b], mode="clip")
+                Yb = np.take(Y, idx, axis=0, out=Y_buf[:b], mode="clip")
                 out = model.forward(Xb, training=True)
                 value = loss.forward(out, Yb) + model.penalty()
                 if not math.isfinite(value):
-                    _diverged(model, snapshot, optimizer, value, epoch, step, steps, input_scale)
+                    _diverged(model, snapshot, optimizer, value, epoch, step, steps, X)
                 model.backward(loss.backward(), need_input_grad=False)
                 optimizer.step(model)
                 out_epoch[step * batch_size:step * batch_size + b] = out
@@ -114,7 +114,7 @@ def fit(model, X, y, loss=None, optimizer="adam", epochs=10, batch_size=32, vali
                 for cb in callbacks:
                     cb.on_batch_end(step, {"loss": value})
             if not np.all(np.isfinite(model.params_)):  # the epoch's last step overflowed the weights
-                _diverged(model, snapshot, optimizer, "weights", epoch, steps - 1, steps, input_scale)
+                _diverged(model, snapshot, optimizer, "weights", epoch, steps - 1, steps, X)
             logs["loss"] = total / m
             y_seen = y[order]
             for name in names:
@@ -134,10 +134,11 @@ def fit(model, X, y, loss=None, optimizer="adam", epochs=10, batch_size=32, vali
     return history
 
 
-def _diverged(model, snapshot, optimizer, value, epoch, step, steps, input_scale):
+def _diverged(model, snapshot, optimizer, value, epoch, step, steps, X):
     """Stop with a clear error, the model back at the weights it had when the epoch began
     (the current ones, even where finite, are what produced the NaN)."""
     model.params_[...] = snapshot
+    input_scale = float(max(X.max(), -X.min()))
     scale_hint = (f" The inputs reach {input_scale:g} in size: standardise them (e.g. Standardizer) first."
                   if input_scale > 10 else "")
     what = "the weights became NaN or inf" if value == "weights" else f"the loss became {value}"
