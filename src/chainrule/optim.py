@@ -25,19 +25,21 @@ PARALLEL_MIN_SIZE = 1 << 20
 _pool = None
 
 
+#: the slice length: a slice of every array an update touches fits in a core's cache together
+PART_SIZE = 1 << 17
+
+
 def _parts(size):
-    """Slices that split ``size`` elements among the worker threads (one slice if small)."""
-    workers = min(os.cpu_count() or 1, 4)
-    if size < PARALLEL_MIN_SIZE or workers == 1:
+    """Slices of ``size`` elements for the worker threads to take in turn (one slice if small)."""
+    if size < PARALLEL_MIN_SIZE or (os.cpu_count() or 1) == 1:
         return [slice(0, size)]
-    edges = np.linspace(0, size, workers + 1).astype(int)
-    return [slice(a, b) for a, b in zip(edges[:-1], edges[1:])]
+    return [slice(start, min(start + PART_SIZE, size)) for start in range(0, size, PART_SIZE)]
 
 
 def _run_parallel(fn, parts):
     global _pool
     if _pool is None:
-        _pool = ThreadPoolExecutor(max_workers=len(parts), thread_name_prefix="chainrule-optim")
+        _pool = ThreadPoolExecutor(max_workers=min(os.cpu_count() or 1, 4), thread_name_prefix="chainrule-optim")
     for future in [_pool.submit(fn, part) for part in parts]:
         future.result()
 
@@ -210,6 +212,11 @@ class Adam(Optimizer):
 
     ``weight_decay`` adds wd p to g first (L2, as torch.optim.Adam); use AdamW
     for decoupled weight decay.
+
+    To save passes over the parameters, the state keeps the moments divided by
+    their first weights, M = m / (1 - b1) and V = v / (1 - b2), which update as
+    M <- b1 M + g and V <- b2 V + g^2; the constants return in the step. The
+    numbers are the same as the textbook form's (to rounding).
     """
 
     state_names = ("m", "v")
@@ -229,21 +236,19 @@ class Adam(Optimizer):
             p *= 1 - self.lr * self.weight_decay
         else:
             g = self._decayed(p, g, s)
-        m, v, tmp = s["m"], s["v"], s["tmp"]
-        np.subtract(g, m, out=tmp)
-        tmp *= 1 - b1
-        m += tmp                                   # m = b1 m + (1 - b1) g, as m + (1 - b1)(g - m)
+        M, V, tmp = s["m"], s["v"], s["tmp"]
+        M *= b1
+        M += g                                     # M = m / (1 - b1)
+        V *= b2
         np.multiply(g, g, out=tmp)
-        tmp -= v
-        tmp *= 1 - b2
-        v += tmp                                   # v = b2 v + (1 - b2) g^2, likewise
-        # lr/(1-b1^t) * m / (sqrt(v)/c + eps), c = sqrt(1-b2^t), is lr c/(1-b1^t) * m / (sqrt(v) + eps c):
-        # the same step with two fewer passes over the parameters.
-        c = math.sqrt(1 - b2**t)
-        np.sqrt(v, out=tmp)
+        V += tmp                                   # V = v / (1 - b2)
+        # lr/(1-b1^t) m / (sqrt(v)/c + eps) with c = sqrt(1-b2^t), m = (1-b1) M, v = (1-b2) V
+        # is  lr (1-b1) c / ((1-b1^t) sqrt(1-b2)) * M / (sqrt(V) + eps c / sqrt(1-b2))
+        c = math.sqrt(1 - b2**t) / math.sqrt(1 - b2)
+        np.sqrt(V, out=tmp)
         tmp += self.eps * c
-        np.divide(m, tmp, out=tmp)
-        tmp *= self.lr * c / (1 - b1**t)
+        np.divide(M, tmp, out=tmp)
+        tmp *= self.lr * (1 - b1) * c / (1 - b1**t)
         p -= tmp
 
     def get_config(self):
