@@ -683,3 +683,17 @@ def test_a_saved_model_keeps_its_preprocessor(tmp_path, scaler):
     assert np.array_equal(loaded.predict_output(X), before_output)  # bit-identical on raw inputs
     assert np.array_equal(loaded.predict(X), before)
     assert not np.array_equal(loaded.forward(X), before_output)  # the preprocessing really is in use
+
+
+def test_text_progress_draws_one_line_per_file():
+    import io
+
+    from chainrule.data.download import text_progress
+
+    out = io.StringIO()
+    report = text_progress("mnist/t10k-labels-idx1-ubyte.gz", out)
+    for done in (1000, 3000, 5148):
+        report(done, 5148)
+    text = out.getvalue()
+    assert text.count("\n") == 1 and text.endswith("100% of 0.0 MB\n")
+    assert "downloading mnist/t10k-labels-idx1-ubyte.gz:  19%" in text

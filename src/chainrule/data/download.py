@@ -52,3 +52,20 @@ def download(urls, target, sha256, progress=None, timeout=30):
             reason = str(getattr(err, "reason", err))
             failures.append(reason if reason.startswith(url) else f"{url}: {reason}")
     raise DataFileError(f"could not download {target.name}:\n  " + "\n  ".join(failures))
+
+
+def text_progress(name, stream=None):
+    """A progress callback that draws ``name: 45% of 9.9 MB`` on one terminal line (stderr)."""
+    import sys
+
+    stream = stream or sys.stderr
+
+    def report(done, total):
+        if total:
+            end = "\n" if done >= total else ""
+            stream.write(f"\rdownloading {name}: {done / total:4.0%} of {total / 1e6:.1f} MB{end}")
+        else:
+            stream.write(f"\rdownloading {name}: {done / 1e6:.1f} MB")
+        stream.flush()
+
+    return report

@@ -19,7 +19,7 @@ import os
 from pathlib import Path
 
 from .download import download as fetch
-from .download import sha256_of
+from .download import sha256_of, text_progress
 from .idx import DataFileError, read_idx
 
 PARTS = {
@@ -125,7 +125,8 @@ def locate(name="mnist", data_dir=None, download=True, mirrors=None, progress=No
                 raise DataFileError(f"{name}: {stem}(.gz) not found in {searched}; name a folder that holds it "
                                     "(--data-dir or CHAINRULE_DATA) or allow the download")
             target = cache_dir() / name / (stem + ".gz")
-            path = fetch([m + stem + ".gz" for m in (mirrors or spec["mirrors"])], target, spec["gz"][stem], progress)
+            path = fetch([m + stem + ".gz" for m in (mirrors or spec["mirrors"])], target, spec["gz"][stem],
+                         progress if progress is not None else text_progress(f"{name}/{stem}.gz"))
         paths[part] = verify(name, path)
     return paths
 
@@ -135,6 +136,7 @@ def load_mnist(name="mnist", data_dir=None, download=True, mirrors=None, progres
 
     Returns ``(X_train, y_train), (X_test, y_test)``: images of shape
     (60000, 28, 28) and (10000, 28, 28) with pixels 0..255, labels 0..9.
+    A download reports its progress on stderr, or to ``progress(done, total)``.
     """
     paths = locate(name, data_dir, download, mirrors, progress)
     arrays = {part: read_idx(path) for part, path in paths.items()}
