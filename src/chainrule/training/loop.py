@@ -84,9 +84,7 @@ def fit(model, X, y, loss=None, optimizer="adam", epochs=10, batch_size=32, vali
     for cb in callbacks:
         cb.on_train_begin()
 
-    X_buf = np.empty((min(batch_size, m), *X.shape[1:]), X.dtype)  # reused for every batch
-    Y_buf = np.empty((min(batch_size, m), Y.shape[1]), Y.dtype)
-    out_epoch = np.empty((m, n_out), model.dtype)                   # outputs, for the epoch's metrics
+    buffers = Buffers(X, Y, batch_size)
 
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         for epoch in range(initial_epoch, epochs):
@@ -95,30 +93,10 @@ def fit(model, X, y, loss=None, optimizer="adam", epochs=10, batch_size=32, vali
             for cb in callbacks:
                 cb.on_epoch_begin(epoch, logs)
             order = model.rng_.permutation(m) if shuffle else np.arange(m)
-            snapshot = model.params_.copy()  # the fall-back should the loss diverge
-            total = 0.0
-            for step in range(steps):
-                idx = order[step * batch_size:(step + 1) * batch_size]
-                b = len(idx)
-                # the indices are valid by construction; mode="clip" lets NumPy gather without a copy
-                Xb = np.take(X, idx, axis=0, out=X_buf[:b], mode="clip")
-                Yb = np.take(Y, idx, axis=0, out=Y_buf[:b], mode="clip")
-                out = model.forward(Xb, training=True)
-                value = loss.forward(out, Yb) + model.penalty()
-                if not math.isfinite(value):
-                    _diverged(model, snapshot, optimizer, value, epoch, step, steps, X)
-                model.backward(loss.backward(), need_input_grad=False)
-                optimizer.step(model)
-                out_epoch[step * batch_size:step * batch_size + b] = out
-                total += value * b
-                for cb in callbacks:
-                    cb.on_batch_end(step, {"loss": value})
-            if not np.all(np.isfinite(model.params_)):  # the epoch's last step overflowed the weights
-                _diverged(model, snapshot, optimizer, "weights", epoch, steps - 1, steps, X)
-            logs["loss"] = total / m
+            logs["loss"] = train_epoch(model, X, Y, order, batch_size, loss, optimizer, callbacks, buffers, epoch)
             y_seen = y[order]
             for name in names:
-                logs[name] = metrics_module.compute(name, y_seen, out_epoch, loss)
+                logs[name] = metrics_module.compute(name, y_seen, buffers.outputs, loss)
             if validation_data is not None:
                 Xv, yv = validation_data
                 for key, value in model.evaluate(Xv, yv, loss=loss, metrics=names).items():
@@ -132,6 +110,45 @@ def fit(model, X, y, loss=None, optimizer="adam", epochs=10, batch_size=32, vali
     for cb in callbacks:
         cb.on_train_end()
     return history
+
+
+class Buffers:
+    """Arrays allocated once per fit and reused by every step: the batch of inputs and
+    targets, and the epoch's outputs (for its metrics)."""
+
+    def __init__(self, X, Y, batch_size):
+        rows = min(batch_size, len(X))
+        self.X = np.empty((rows, *X.shape[1:]), X.dtype)
+        self.Y = np.empty((rows, Y.shape[1]), Y.dtype)
+        self.outputs = np.empty((len(X), Y.shape[1]), X.dtype)
+
+
+def train_epoch(model, X, Y, order, batch_size, loss, optimizer, callbacks, buffers, epoch):
+    """One pass over the rows in ``order``, a gradient step per mini-batch; returns the mean cost."""
+    m = len(order)
+    steps = math.ceil(m / batch_size)
+    snapshot = model.params_.copy()  # the fall-back should the loss diverge
+    total = 0.0
+    for step in range(steps):
+        rows = slice(step * batch_size, (step + 1) * batch_size)
+        idx = order[rows]
+        b = len(idx)
+        # the indices are valid by construction; mode="clip" lets NumPy gather without a copy
+        Xb = np.take(X, idx, axis=0, out=buffers.X[:b], mode="clip")
+        Yb = np.take(Y, idx, axis=0, out=buffers.Y[:b], mode="clip")
+        out = model.forward(Xb, training=True)                      # A[L]
+        value = loss.forward(out, Yb) + model.penalty()             # C
+        if not math.isfinite(value):
+            _diverged(model, snapshot, optimizer, value, epoch, step, steps, X)
+        model.backward(loss.backward(), need_input_grad=False)      # dW[l], db[l]
+        optimizer.step(model)                                       # W[l] := W[l] - alpha dW[l], ...
+        buffers.outputs[rows] = out
+        total += value * b
+        for cb in callbacks:
+            cb.on_batch_end(step, {"loss": value})
+    if not np.all(np.isfinite(model.params_)):  # the epoch's last step overflowed the weights
+        _diverged(model, snapshot, optimizer, "weights", epoch, steps - 1, steps, X)
+    return total / m
 
 
 def _diverged(model, snapshot, optimizer, value, epoch, step, steps, X):
