@@ -323,8 +323,10 @@ def test_an_array_of_the_wrong_shape(good_file, tmp_path):
 
 
 def test_a_pickled_array_is_refused(good_file, tmp_path):
+    # an object-dtype .npy: a header that announces Python objects, then a pickle stream (here of None)
     buffer = io.BytesIO()
-    np.save(buffer, np.array([{"evil": 1}], dtype=object), allow_pickle=True)
+    np.lib.format.write_array_header_1_0(buffer, {"descr": "|O", "fortran_order": False, "shape": (1,)})
+    buffer.write(b"\x80\x04N.")
     path = rewrite(good_file, tmp_path / "pickle.chainrule", extra={"params.npy": buffer.getvalue()})
     assert_model_file_error(path)
 
