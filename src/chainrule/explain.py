@@ -19,7 +19,7 @@ import numpy as np
 
 from . import losses as losses_module
 from .gradcheck import numeric_gradient, relative_error
-from .layers import Dense, Identity, Layer
+from .layers import Dense, Dropout, Identity
 
 EXPLAINABLE = ("Dense", "Identity", "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "ELU", "GELU", "Softmax")
 
@@ -131,7 +131,7 @@ def _matrix_lines(step, d):
 def _blocks(model):
     """Group the layers as tutorial layers: (Dense, its activation or Identity)."""
     blocks, i = [], 0
-    layers = model.layers
+    layers = [layer for layer in model.layers if not isinstance(layer, Dropout)]  # the identity when not training
     while i < len(layers):
         layer = layers[i]
         if type(layer).__name__ not in EXPLAINABLE:

@@ -64,15 +64,19 @@ def gradient_report(model, X, y, loss, h=1e-6, training=False):
     # theory (a Dense bias just before a training-mode BatchNorm) is rounding noise on both sides,
     # which the plain relative error reports near 1; flooring the denominator at 1e7 times that
     # resolution reports such noise near 1e-7, while an error 10 times the resolution still fails 1e-6.
-    resolution = np.finfo(np.float64).eps * max(abs(cost()), 1.0) / h
-    dX = model.backward(loss.backward())
-    report = {}
-    for i, layer in enumerate(model.layers):
-        for name, grad in layer.grads().items():
-            report[f"layer{i}.{name}"] = relative_error(grad.copy(), numeric_gradient(cost, getattr(layer, name), h),
-                                                        1e7 * resolution * np.sqrt(grad.size))
-    report["X"] = relative_error(dX, numeric_gradient(cost, X, h), 1e7 * resolution * np.sqrt(X.size))
-    model.load_state_arrays(saved_state)
+    try:
+        resolution = np.finfo(np.float64).eps * max(abs(cost()), 1.0) / h
+        dX = model.backward(loss.backward())
+        report = {}
+        for i, layer in enumerate(model.layers):
+            for name, grad in layer.grads().items():
+                numeric = numeric_gradient(cost, getattr(layer, name), h)
+                report[f"layer{i}.{name}"] = relative_error(grad.copy(), numeric, 1e7 * resolution * np.sqrt(grad.size))
+        report["X"] = relative_error(dX, numeric_gradient(cost, X, h), 1e7 * resolution * np.sqrt(X.size))
+    finally:  # the model leaves as it came: its state and its random generators
+        model.load_state_arrays(saved_state)
+        for r, s in zip(rngs, rng_states):
+            r.bit_generator.state = s
     return report
 
 

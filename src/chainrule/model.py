@@ -93,8 +93,19 @@ class Sequential:
         return self.params_.size
 
     def compile(self, loss):
-        """Record the loss the model is trained with (fit does this too)."""
-        self.loss = losses_module.get(loss)
+        """Record the loss the model is trained with (fit does this too).
+
+        Refuses a loss that would apply softmax or sigmoid a second time: a
+        model ending in Softmax or Sigmoid needs ``from_logits=False``.
+        """
+        loss = losses_module.get(loss)
+        last = type(self.layers[-1]).__name__
+        if getattr(loss, "from_logits", False) and last in ("Softmax", "Sigmoid"):
+            raise ValueError(f"the model ends in {last}, so its outputs are already probabilities, but "
+                             f"{type(loss).__name__}(from_logits=True) would apply {last.lower()} again: drop the "
+                             f"{last} layer (recommended: the fused gradient is more accurate) or pass "
+                             f"{type(loss).__name__}(from_logits=False)")
+        self.loss = loss
         return self
 
     # -- the passes -----------------------------------------------------------
@@ -149,7 +160,8 @@ class Sequential:
         return "multiclass" if (self.n_outputs or 1) > 1 else "regression"
 
     def predict_proba(self, X, batch_size=1024):
-        """Class probabilities: softmax of the logits (m, k), or [1 - p, p] for a binary model (m, 2)."""
+        """Class probabilities: softmax of the logits (m, k); for a binary model with one output
+        [1 - p, p] (m, 2); for several independent binary outputs, p per output (m, k)."""
         out = self.predict_output(X, batch_size)
         task = self._task()
         from_logits = getattr(self.loss, "from_logits", True)
@@ -168,7 +180,7 @@ class Sequential:
             return np.argmax(self.predict_output(X, batch_size), axis=1)
         if task == "binary":
             p = self.predict_proba(X, batch_size)
-            return np.argmax(p, axis=1) if p.shape[1] == 2 else (p > 0.5).astype(np.int64)
+            return np.argmax(p, axis=1) if self.n_outputs == 1 else (p > 0.5).astype(np.int64)
         return self.predict_output(X, batch_size)
 
     def evaluate(self, X, y, loss=None, metrics=None, batch_size=1024):
@@ -281,7 +293,7 @@ class Sequential:
         return clone
 
     def save(self, path):
-        """Save the architecture (JSON) and the weights (.npz) to one file, atomically."""
+        """Save the architecture (JSON) and the arrays (.npy) to one zip file, atomically."""
         from .io.serialize import save_model
 
         save_model(self, path)

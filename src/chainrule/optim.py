@@ -70,7 +70,8 @@ class Optimizer:
                              f"parameters but the model has {p.size}; use one optimizer per model")
         if not self.state:
             self.state = {name: np.zeros_like(p) for name in self.state_names}
-        if getattr(self, "_scratch", None) is None or self._scratch["tmp"].shape != p.shape:
+        scratch = getattr(self, "_scratch", None)
+        if scratch is None or scratch["tmp"].shape != p.shape or (self.weight_decay and scratch["decayed"] is None):
             # scratch space, so that updates allocate nothing
             self._scratch = {"tmp": np.empty_like(p), "decayed": np.empty_like(p) if self.weight_decay else None}
         if self.clipnorm is not None:
@@ -219,7 +220,7 @@ class Adam(Optimizer):
     numbers are the same as the textbook form's (to rounding).
     """
 
-    state_names = ("m", "v")
+    state_names = ("m", "v")  # hold M = m / (1 - b1) and V = v / (1 - b2), see above
     decoupled = False
 
     def __init__(self, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, clipnorm=None):

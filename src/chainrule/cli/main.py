@@ -143,6 +143,12 @@ def cmd_train(args):
         run_dir = Path(args.resume)
         if not (run_dir / "checkpoint.chainrule").is_file():
             raise CommandError(f"{run_dir} has no checkpoint.chainrule to resume from")
+        recipe_flags = ("config", "out", "dataset", "path", "label", "samples", "hidden", "activation", "dropout",
+                        "optimizer", "lr", "epochs", "batch_size", "seed")
+        given = [name for name in recipe_flags if getattr(args, name) is not None]
+        if given:
+            raise CommandError(f"--resume continues the run with its own config.toml; it does not take "
+                               f"{', '.join('--' + g.replace('_', '-') for g in given)}")
         card = train_run(None, run_dir, resume=True, verbose=verbose, data_dir=args.data_dir, plots=plots, log=log)
     else:
         config = TrainConfig.from_toml(args.config) if args.config else TrainConfig()

@@ -92,11 +92,13 @@ def flatten(X):
     return X.reshape(len(X), -1)
 
 
-def train_test_split(X, y, test_size=0.2, stratify=True, rng=None):
+def train_test_split(X, y, test_size=0.2, stratify="auto", rng=None):
     """Split (X, y) into train and test parts: ``X_train, X_test, y_train, y_test``.
 
     With ``stratify=True`` each class keeps its share in both parts (its test
-    count is its share of test_size, rounded). ``rng`` fixes the split.
+    count is its share of test_size, rounded); "auto" (the default) stratifies
+    integer class labels (or one-hot rows) and not real-valued targets. ``rng``
+    fixes the split.
     """
     X, y = np.asarray(X), np.asarray(y)
     if len(X) != len(y):
@@ -104,6 +106,8 @@ def train_test_split(X, y, test_size=0.2, stratify=True, rng=None):
     if not 0 < test_size < 1:
         raise ValueError(f"test_size must be a fraction in (0, 1); received {test_size!r}")
     gen = as_generator(rng)
+    if stratify == "auto":
+        stratify = (y.ndim == 1 and y.dtype.kind in "iub") or (y.ndim == 2 and y.shape[1] > 1)
     if stratify:
         labels = y if y.ndim == 1 else np.argmax(y, axis=1)
         test = []
@@ -114,5 +118,8 @@ def train_test_split(X, y, test_size=0.2, stratify=True, rng=None):
     else:
         test = np.sort(gen.permutation(len(X))[:int(round(len(X) * test_size))])
     train = np.setdiff1d(np.arange(len(X)), test)
+    if not len(test) or not len(train):
+        raise ValueError(f"test_size={test_size} of {len(X)} rows leaves {len(train)} training and {len(test)} "
+                         "test rows; both need at least one")
     train = gen.permutation(train)
     return X[train], X[test], y[train], y[test]

@@ -32,8 +32,13 @@ class ModelFileError(ValueError):
 
 def write_archive(path, header, arrays):
     """Write a JSON header and named arrays into one zip file at ``path``, atomically."""
+    try:
+        text = json.dumps(header, indent=2)
+    except TypeError as err:  # e.g. Dense(init=some_function): only named initializers can be saved
+        raise ValueError(f"cannot save to {path}: {err}; give layers their initializers by name "
+                         "(init='he_uniform', ...), not as functions") from None
     with atomic_write(path) as f, zipfile.ZipFile(f, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr(CONFIG_NAME, json.dumps(header, indent=2))
+        archive.writestr(CONFIG_NAME, text)
         for name, array in arrays.items():
             buffer = io.BytesIO()
             np.save(buffer, np.ascontiguousarray(array), allow_pickle=False)

@@ -11,9 +11,6 @@ class Flatten(Layer):
     Caches the input shape.
     """
 
-    def output_size(self, n_in):
-        return None if n_in is None else n_in
-
     def forward(self, A_prev, training=False):
         self.input_shape = A_prev.shape
         return A_prev.reshape(A_prev.shape[0], -1)

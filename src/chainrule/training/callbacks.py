@@ -92,7 +92,7 @@ class EarlyStopping(Callback):
                 self.best_arrays = {k: v.copy() for k, v in self.model.state_arrays().items()}
             return
         self.wait += 1
-        if self.wait > self.patience:
+        if self.wait >= self.patience:  # patience epochs in a row without progress (as Keras)
             self.stopped_epoch = epoch
             self.model.stop_training = True
 

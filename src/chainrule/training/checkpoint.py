@@ -45,6 +45,7 @@ class Checkpoint(Callback):
         header = {
             "format": FORMAT, "format_version": 1, "chainrule_version": __version__,
             "epochs_done": epoch + 1,
+            "stopped_early": bool(getattr(self.model, "stop_training", False)),
             "model": self.model.get_config(),
             "optimizer": {"class": type(opt).__name__, "lr": opt.lr, "iterations": opt.iterations},
             "rng": {name: gen.bit_generator.state for name, gen in generators(self.model).items()},
@@ -77,6 +78,7 @@ class Checkpoint(Callback):
         self.history.epoch = list(range(header["epochs_done"]))
         self._pending = [(entry["state"], _section(arrays, f"callback{i}."))
                          for i, entry in enumerate(header["callbacks"])]
+        self.stopped_early = header.get("stopped_early", False)
         return header["epochs_done"]
 
     def on_train_begin(self, logs=None):

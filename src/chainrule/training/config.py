@@ -37,7 +37,8 @@ A recipe has three sections (every key optional, defaults below)::
     dtype = "float32"
     schedule = "none"        # none, step, exponential, cosine, plateau
     step_size = 10           # step: epochs between drops
-    gamma = 0.1              # step and exponential: the factor; plateau: the factor too
+    gamma = 0.1              # step and plateau: the factor lr is multiplied by; exponential: the share
+                             # lr loses each epoch (lr = base_lr (1 - gamma)^epoch)
     warmup_epochs = 0        # cosine
     patience = 0             # early stopping on val_loss after this many epochs without progress (0: off)
 """

@@ -12,7 +12,7 @@ from .callbacks import Callback
 
 def layer_diagnostics(model):
     """For each layer with parameters: ||dW|| and ||W|| from the last step; for each ReLU,
-    the fraction of units that were zero for every row of the last batch (dead units)."""
+    the fraction of units that were zero for every row of the batch it saw last (dead units)."""
     report = {}
     for i, layer in enumerate(model.layers):
         for name in layer.param_names:
@@ -30,8 +30,12 @@ class Diagnostics(Callback):
         self.verbose, self.stream = verbose, stream
         self.records = []
 
+    def on_batch_end(self, step, logs=None):
+        if step == self.params.get("steps", 0) - 1:  # the epoch's last training batch, before validation
+            self.last_step = layer_diagnostics(self.model)
+
     def on_epoch_end(self, epoch, logs=None):
-        report = layer_diagnostics(self.model)
+        report = getattr(self, "last_step", None) or layer_diagnostics(self.model)
         self.records.append({"epoch": epoch + 1, **report})
         if self.verbose:
             grads = " ".join(f"{k.split('.')[0][5:]}:{v:.2g}" for k, v in report.items() if k.endswith("W.grad_norm"))

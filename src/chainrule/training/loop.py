@@ -18,6 +18,7 @@ import numpy as np
 
 from .. import losses as losses_module
 from .. import optim
+from ..layers import BatchNorm
 from ..validation import check_features, check_finite
 from . import metrics as metrics_module
 from . import progress
@@ -84,6 +85,9 @@ def fit(model, X, y, loss=None, optimizer="adam", epochs=10, batch_size=32, vali
     for cb in callbacks:
         cb.on_train_begin()
 
+    if len(X) % batch_size == 1 and any(isinstance(layer, BatchNorm) for layer in model.layers):
+        raise ValueError(f"BatchNorm needs at least 2 rows per batch, but {len(X)} rows in batches of {batch_size} "
+                         f"leave a last batch of 1 row; choose another batch_size (e.g. {batch_size + 1})")
     buffers = Buffers(X, Y, batch_size)
 
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
@@ -127,7 +131,7 @@ def train_epoch(model, X, Y, order, batch_size, loss, optimizer, callbacks, buff
     """One pass over the rows in ``order``, a gradient step per mini-batch; returns the mean cost."""
     m = len(order)
     steps = math.ceil(m / batch_size)
-    snapshot = model.params_.copy()  # the fall-back should the loss diverge
+    snapshot = Snapshot(model, optimizer)  # the fall-back should the loss diverge
     total = 0.0
     for step in range(steps):
         rows = slice(step * batch_size, (step + 1) * batch_size)
@@ -151,10 +155,23 @@ def train_epoch(model, X, Y, order, batch_size, loss, optimizer, callbacks, buff
     return total / m
 
 
+class Snapshot:
+    """The model's arrays (weights, BatchNorm statistics) and the optimizer's state, to go back to."""
+
+    def __init__(self, model, optimizer):
+        self.arrays = {k: v.copy() for k, v in model.state_arrays().items()}
+        self.state = {k: v.copy() for k, v in optimizer.state.items()}
+        self.iterations = optimizer.iterations
+
+    def restore(self, model, optimizer):
+        model.load_state_arrays(self.arrays)
+        optimizer.state, optimizer.iterations = self.state, self.iterations
+
+
 def _diverged(model, snapshot, optimizer, value, epoch, step, steps, X):
-    """Stop with a clear error, the model back at the weights it had when the epoch began
-    (the current ones, even where finite, are what produced the NaN)."""
-    model.params_[...] = snapshot
+    """Stop with a clear error, the model and optimizer back where they were when the epoch
+    began (the current weights, even where finite, are what produced the NaN)."""
+    snapshot.restore(model, optimizer)
     input_scale = float(max(X.max(), -X.min()))
     scale_hint = (f" The inputs reach {input_scale:g} in size: standardise them (e.g. Standardizer) first."
                   if input_scale > 10 else "")

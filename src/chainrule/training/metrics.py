@@ -36,6 +36,8 @@ def top_k_accuracy(y_true, scores, k=5):
     """The fraction of samples whose true label is among the k highest scores."""
     t = as_label_vector(y_true)
     scores = np.asarray(scores)
+    if scores.ndim != 2 or scores.shape[1] < 2:
+        raise ValueError(f"top_k_accuracy needs a score per class, shape (m, k) with k >= 2; received {scores.shape}")
     k = min(k, scores.shape[1])
     top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
     return float(np.mean(np.any(top == t[:, None], axis=1)))

@@ -32,8 +32,14 @@ from .checkpoint import Checkpoint
 from .config import TrainConfig
 from .diagnostics import Diagnostics
 
-GENERATED = {"xor": datasets.make_xor, "spirals": datasets.make_spirals, "moons": datasets.make_moons,
-             "circles": datasets.make_circles, "blobs": datasets.make_blobs, "sine": datasets.make_sine}
+def _generated(d, seed):
+    """The generated dataset a recipe names, with the recipe's size and noise."""
+    makers = {"xor": (datasets.make_xor, {}), "spirals": (datasets.make_spirals, {"arms": d.arms}),
+              "moons": (datasets.make_moons, {}), "circles": (datasets.make_circles, {}),
+              "sine": (datasets.make_sine, {}), "blobs": (datasets.make_blobs, {"centers": d.arms})}
+    make, extra = makers[d.dataset]
+    noise = {"spread": d.noise} if d.dataset == "blobs" else {"noise": d.noise}
+    return make(n=d.n_samples, rng=seed, **noise, **extra)
 
 
 # -- data ----------------------------------------------------------------------
@@ -56,14 +62,8 @@ def load_data(config, data_dir=None):
             image_shape = (8, 8)
         elif d.dataset == "csv":
             X, y = datasets.load_csv(d.path, label=d.label)
-        elif d.dataset == "xor":
-            X, y = datasets.make_xor(n=d.n_samples, noise=d.noise, rng=seed)
-        elif d.dataset == "sine":
-            X, y = datasets.make_sine(n=d.n_samples, noise=d.noise, rng=seed)
-        elif d.dataset == "spirals":
-            X, y = datasets.make_spirals(n=d.n_samples, arms=d.arms, noise=d.noise, rng=seed)
         else:
-            X, y = GENERATED[d.dataset](n=d.n_samples, noise=d.noise, rng=seed)
+            X, y = _generated(d, seed)
         classify = _is_classification(y)
         X_train, X_test, y_train, y_test = datasets.train_test_split(X, y, d.test_size, stratify=classify, rng=seed)
         if not len(X_test) or not len(X_train):
@@ -138,8 +138,9 @@ def build_callbacks(train, has_validation):
 
 
 def _scaler(name):
-    return {"standardize": datasets.Standardizer, "minmax": datasets.MinMaxScaler,
-            "divide255": datasets.ConstantScaler}.get(name)
+    from ..data.preprocessing import SCALERS
+
+    return SCALERS.get(name)
 
 
 # -- the run -------------------------------------------------------------------
@@ -174,6 +175,9 @@ def train_run(config: TrainConfig, run_dir, resume=False, verbose=1, data_dir=No
     initial_epoch = 0
     if resume:
         initial_epoch = checkpoint.restore(model, optimizer)
+        if checkpoint.stopped_early and (run_dir / "run.json").is_file():
+            log(f"{run_dir} finished already (early stopping after epoch {initial_epoch}); nothing to resume")
+            return json.loads((run_dir / "run.json").read_text())
         log(f"resuming {run_dir} after epoch {initial_epoch} of {t.epochs}")
     validation = (data["X_val"], data["y_val"]) if data["X_val"] is not None else None
     if initial_epoch < t.epochs:
