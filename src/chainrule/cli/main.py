@@ -189,6 +189,8 @@ def _load(path):
     from ..training.config import TrainConfig
 
     path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no run directory or model file at {path}")
     if path.is_dir():
         if not (path / "model.chainrule").is_file():
             raise CommandError(f"{path} holds no model.chainrule (is it a finished run directory?)")
@@ -272,7 +274,7 @@ def cmd_predict(args):
     first = next((layer.input_size() for layer in model.layers if layer.input_size()), None)
     X = read_inputs(args.input, first, args.invert)
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = csv.writer(buffer, lineterminator="\n")
     if model._task() == "regression":
         out = model.predict(X)
         writer.writerow([f"output{j}" for j in range(out.shape[1])])
