@@ -70,6 +70,13 @@ def check_Xy(X, y, owner):
     return X, y.astype(np.int64)
 
 
+def check_fitted(model, X, owner):
+    """X checked against a fitted Perceptron or SigmoidNeuron; a clear error if it is not fitted."""
+    if not hasattr(model, "w_"):
+        raise RuntimeError(f"{owner}: this {type(model).__name__} is not fitted yet; call fit(X, y) first")
+    return check_features_X(X, owner, len(model.w_))
+
+
 def check_features_X(X, owner, n_features=None):
     """X as a finite float64 array of shape (m, n), n = n_features when given."""
     X = np.asarray(X)
@@ -161,9 +168,7 @@ class Perceptron:
         return self
 
     def _check_fitted(self, X, owner):
-        if not hasattr(self, "w_"):
-            raise RuntimeError(f"{owner}: this Perceptron is not fitted yet; call fit(X, y) first")
-        return check_features_X(X, owner, len(self.w_))
+        return check_fitted(self, X, owner)
 
     def decision_function(self, X):
         """The scores z = X @ w + b, shape (m,); the line is where z = 0."""
@@ -240,9 +245,7 @@ class SigmoidNeuron:
         return self.cost_at(X, y.astype(np.float64), self.w_, self.b_)
 
     def _check_fitted(self, X, owner):
-        if not hasattr(self, "w_"):
-            raise RuntimeError(f"{owner}: this SigmoidNeuron is not fitted yet; call fit(X, y) first")
-        return check_features_X(X, owner, len(self.w_))
+        return check_fitted(self, X, owner)
 
     def predict_proba(self, X):
         """a = sigma(X @ w + b), the probability of class 1, shape (m,)."""

@@ -11,6 +11,7 @@ import numpy as np
 
 
 def as_label_vector(y):
+    """Labels (m,) from labels, one-hot rows or scores (m, k) (the argmax)."""
     y = np.asarray(y)
     if y.ndim == 2 and y.shape[1] > 1:
         return np.argmax(y, axis=1)
@@ -28,7 +29,7 @@ def predicted_labels(out, from_logits=True):
 
 def accuracy(y_true, y_pred):
     """The fraction of samples whose predicted label is the true label."""
-    t, p = as_label_vector(y_true), _labels(y_pred)
+    t, p = as_label_vector(y_true), as_label_vector(y_pred)
     return float(np.mean(t == p))
 
 
@@ -45,7 +46,7 @@ def top_k_accuracy(y_true, scores, k=5):
 
 def confusion_matrix(y_true, y_pred, num_classes=None):
     """C[i, j] = the number of samples of true class i predicted as class j."""
-    t, p = as_label_vector(y_true), _labels(y_pred)
+    t, p = as_label_vector(y_true), as_label_vector(y_pred)
     k = num_classes or int(max(t.max(initial=0), p.max(initial=0)) + 1)
     C = np.zeros((k, k), dtype=np.int64)
     np.add.at(C, (t, p), 1)
@@ -82,11 +83,6 @@ def r2(y_true, y_pred):
     ss_res = np.sum((t - p) ** 2)
     ss_tot = np.sum((t - t.mean(axis=0)) ** 2)
     return float(1 - ss_res / ss_tot) if ss_tot > 0 else float("nan")
-
-
-def _labels(y_pred):
-    y_pred = np.asarray(y_pred)
-    return np.argmax(y_pred, axis=1) if y_pred.ndim == 2 and y_pred.shape[1] > 1 else y_pred.reshape(-1).astype(np.int64)
 
 
 CLASSIFICATION = ("accuracy", "top5_accuracy", "precision", "recall", "f1")
