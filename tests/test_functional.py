@@ -578,6 +578,29 @@ def test_cross_entropy_with_logits_at_extreme_logits(dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
+def test_cross_entropy_loss_keeps_softmax_between_forward_and_backward(dtype):
+    """CrossEntropy.forward keeps P = e^(log P) for backward: the same cost and gradient as the
+    functional forms, at ordinary and extreme logits, with labels and with soft targets."""
+    from chainrule.losses import CrossEntropy
+
+    rng = np.random.default_rng(0)
+    z = np.concatenate([rng.normal(0, 3, (6, 4)), [[1000.0, 0.0, -1000.0, 5.0], [-1000.0] * 4]]).astype(dtype)
+    soft = rng.dirichlet(np.ones(4), len(z)).astype(dtype)
+    for y in (np.array([0, 1, 2, 3, 1, 2, 2, 0]), soft):
+        loss = CrossEntropy()
+        with strict():
+            value = loss.forward(z, y)
+            grad = loss.backward()
+            Y = loss.targets(y, z.shape, z.dtype)
+            expected_value = float(F.cross_entropy_with_logits(z, Y))
+            expected_grad = F.cross_entropy_with_logits_grad(z, Y)
+        assert value == pytest.approx(expected_value, rel=8 * eps(dtype))
+        np.testing.assert_allclose(grad, expected_grad, rtol=8 * eps(dtype), atol=eps(dtype) / len(z))
+        assert grad.dtype == dtype and np.all(np.isfinite(grad))
+        np.testing.assert_allclose(grad.sum(axis=1), 0.0, atol=4 * eps(dtype))
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
 def test_probability_losses_at_saturated_probabilities(dtype):
     """p exactly 0 or 1 (a saturated sigmoid or softmax) gives a finite, clamped cost and gradient."""
     with strict():

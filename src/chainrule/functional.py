@@ -137,8 +137,8 @@ def logsumexp(z, axis=-1, keepdims=False):
 def log_softmax(z):
     """log p_j = z_j - logsumexp(z), computed as (z_j - c) - log sum_k e^{z_k - c}, c the row
     maximum: adding c back and taking it away again would round away digits at |z| ~ 1000."""
-    shifted = z - np.max(z, axis=-1, keepdims=True)
-    return shifted - np.log(np.sum(np.exp(shifted), axis=-1, keepdims=True))
+    shifted = z - z.max(axis=-1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
 
 
 def softmax(z):
@@ -209,12 +209,22 @@ def binary_cross_entropy_grad(p, y):
 
 def cross_entropy_with_logits(z, Y):
     """L = -(1/m) sum_i sum_j Y_ij log softmax(z_i)_j, for one-hot or soft Y."""
-    return -np.sum(Y * log_softmax(z)) / z.shape[0]
+    return cross_entropy_from_log_probs(log_softmax(z), Y)
+
+
+def cross_entropy_from_log_probs(log_p, Y):
+    """L = -(1/m) sum_i sum_j Y_ij log p_ij."""
+    return -np.sum(Y * log_p) / log_p.shape[0]
 
 
 def cross_entropy_with_logits_grad(z, Y):
     """The fused softmax + cross-entropy gradient: dL/dz = (P - Y) / m."""
-    return (softmax(z) - Y) / z.shape[0]
+    return softmax_cross_entropy_grad(softmax(z), Y)
+
+
+def softmax_cross_entropy_grad(p, Y):
+    """dL/dz = (P - Y) / m, given P = softmax(z)."""
+    return (p - Y) / p.shape[0]
 
 
 def cross_entropy(p, Y):

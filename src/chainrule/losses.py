@@ -151,6 +151,20 @@ class CrossEntropy(Loss):
         labels = as_labels(y, k, "CrossEntropy")
         return F.one_hot(labels, k, dtype)
 
+    def forward(self, A, y):
+        if not self.from_logits:
+            return super().forward(A, y)
+        # log P once; P = e^(log P) is kept, so that backward need not compute the softmax again
+        self.A, self.Y = A, self.targets(y, A.shape, A.dtype)
+        log_P = F.log_softmax(A)
+        self.P = np.exp(log_P)
+        return float(F.cross_entropy_from_log_probs(log_P, self.Y))
+
+    def backward(self):
+        if not self.from_logits:
+            return super().backward()
+        return F.softmax_cross_entropy_grad(self.P, self.Y)
+
     def value(self, A, Y):
         if self.from_logits:
             return F.cross_entropy_with_logits(A, Y)

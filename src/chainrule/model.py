@@ -110,9 +110,12 @@ class Sequential:
 
     # -- the passes -----------------------------------------------------------
 
-    def forward(self, X, training=False):
-        """Feed forward: A[0] = X, A[l] = layer_l(A[l-1]); returns A[L], shape (m, n_outputs)."""
-        A = self._as_input(X)
+    def forward(self, X, training=False, check=True):
+        """Feed forward: A[0] = X, A[l] = layer_l(A[l-1]); returns A[L], shape (m, n_outputs).
+
+        ``check=False`` skips the checks of X (for batches of an array checked already).
+        """
+        A = self._as_input(X) if check else X
         for layer in self.layers:
             A = layer.forward(A, training=training)
         return A
