@@ -223,6 +223,21 @@ def test_non_finite_x_in_fit_predict_evaluate(digits, bad):
         model.evaluate(X, y)
 
 
+def test_finite_check_sees_cancelling_infinities_and_accepts_huge_finite_values():
+    """The check sums X first: +inf and -inf cancel to NaN there (still refused), and finite
+    values whose sum overflows are accepted, without a warning."""
+    from chainrule.validation import check_finite
+
+    X = np.ones((5, 3), np.float32)
+    X[1, 2], X[3, 0] = np.inf, -np.inf
+    with pytest.raises(ValueError, match=r"X contains 2 NaN or inf values \(the first in row 1\)"):
+        check_finite(X)
+    huge = np.full((4, 2), np.finfo(np.float32).max, np.float32)
+    with np.errstate(all="raise"):
+        assert check_finite(huge) is huge
+    assert check_finite(np.arange(4)).tolist() == [0, 1, 2, 3]
+
+
 def test_non_finite_validation_data(digits):
     X, y = digits
     Xv = X[:10].copy()

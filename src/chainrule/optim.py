@@ -37,10 +37,20 @@ def _parts(size):
 
 
 def _run_parallel(fn, parts):
+    """fn(part) for every part: the calling thread and the pool's workers take the parts in turn."""
     global _pool
+    threads = min(os.cpu_count() or 1, 4)
     if _pool is None:
-        _pool = ThreadPoolExecutor(max_workers=min(os.cpu_count() or 1, 4), thread_name_prefix="chainrule-optim")
-    for future in [_pool.submit(fn, part) for part in parts]:
+        _pool = ThreadPoolExecutor(max_workers=threads - 1, thread_name_prefix="chainrule-optim")
+    queue = iter(parts)  # shared: next() on a list iterator is atomic under the GIL
+
+    def work():
+        for part in queue:
+            fn(part)
+
+    helpers = [_pool.submit(work) for _ in range(threads - 1)]
+    work()
+    for future in helpers:
         future.result()
 
 

@@ -40,7 +40,13 @@ def check_X(X, model):
 
 def check_finite(X, name="X"):
     """Refuse NaN and inf: they would silently turn every number after them into NaN."""
-    if X.dtype.kind == "f":
+    if X.dtype.kind != "f":
+        return X
+    # one fast pass first: any NaN or inf makes the sum NaN or inf (so can huge finite values,
+    # by overflow; then the elementwise check decides)
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = np.add.reduce(X, axis=None)
+    if not np.isfinite(total):
         bad = ~np.isfinite(X)
         if bad.any():
             row = int(np.argwhere(bad)[0][0])
