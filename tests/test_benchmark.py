@@ -78,6 +78,7 @@ def test_quick_benchmark_structure_and_numbers(results):
         if name != "inference":
             assert config["lower_bound_seconds"] > 0
             assert config["parameters"] == benchmark.count_parameters(config["sizes"])
+            assert len(config["gemm_gflops_rounds"]) == results["settings"]["repeats"]
 
     memory = results["configs"]["memory"]
     assert memory["budget"]["total"] == sum(v for k, v in memory["budget"].items() if k != "total")
@@ -146,3 +147,21 @@ def test_memory_budget_and_time_to_accuracy_mechanics():
     assert benchmark.time_to_accuracy("chainrule", (784, 8, 10), target=1.01, max_epochs=2, data=data) is None
     with pytest.raises(ValueError):
         benchmark.time_to_accuracy("sklearn", (784, 8, 10), data=data)
+
+
+def test_speed_entries_pair_runs_by_round_and_set_each_against_its_rounds_peak():
+    """Round r of every system shares the machine's load: ratios are taken round by round, and
+    each run's share of the FLOP bound uses the GEMM speed measured at the start of its round."""
+    runs = {"chainrule": [300.0, 100.0, 200.0], "pytorch": [100.0, 80.0, 100.0], "sklearn": [1.0]}
+    errors = {"sklearn": ("missing", "not installed")}
+    flops, peaks = 6e6, [60.0, 20.0, 30.0]  # FLOPs per sample; GFLOP/s per round
+    entries = benchmark._speed_entries(list(runs), runs, errors, flops, peaks, samples=1000)
+    ours, torch_entry = entries["chainrule"], entries["pytorch"]
+    assert entries["sklearn"] == {"status": "missing", "reason": "not installed"}
+    assert (ours["samples_per_s"], ours["median_samples_per_s"], ours["seconds"]) == (300.0, 200.0, 1000 / 300)
+    assert ours["fraction_of_bound_runs"] == pytest.approx([0.03, 0.03, 0.04])  # 300 * 6e6 / 60e9, ...
+    assert (ours["fraction_of_bound"], ours["median_fraction_of_bound"]) == (pytest.approx(0.04), pytest.approx(0.03))
+    assert torch_entry["chainrule_ratio"] == pytest.approx(3.0)  # best over best
+    assert torch_entry["paired_ratio"] == pytest.approx(2.0)  # median of 3, 1.25, 2
+    assert torch_entry["paired_ratio_range"] == pytest.approx([1.25, 3.0])
+    assert ours["paired_ratio"] == pytest.approx(1.0)

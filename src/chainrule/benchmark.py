@@ -23,14 +23,19 @@ What is timed, and what is not:
 * inference: the raw network outputs for every row, in batches of 1024
   (scikit-learn has no logits-only predict and applies its softmax).
 
-The machine is shared and noisy, so every throughput is measured ``repeats``
-times with the systems interleaved (their order rotated each round), and
-the best run is reported next to the median.
+The machine is shared and noisy, so every throughput is measured in
+``repeats`` rounds with the systems interleaved (their order rotated each
+round); the best run is reported next to the median, and each ratio to a peer
+both as the ratio of the bests and as the median of the ratios round by round
+(the runs of one round share the machine's load at that moment, so their
+ratio moves less than either speed).
 
 The FLOP lower bound of a training epoch is 6 x parameters x samples / peak,
 with peak the float32 GEMM speed NumPy reaches here (``gemm_peak``): 2 FLOPs
 per parameter and sample forward, 4 backward (the weight and the input
-gradients). ``bound/measured`` is how close a system comes to it.
+gradients). ``bound/measured`` is how close a system comes to it; the peak is
+measured again at the start of every round, and each run is set against the
+peak of its own round.
 
 Peak memory (``peak_training_memory``) is measured in a fresh process: the
 increase of its maximum resident set size (``ru_maxrss``) while it builds the
@@ -680,19 +685,30 @@ def _measure(fn, system, repeat_results, errors):
         errors[system] = ("error", f"{type(exc).__name__}: {exc}")
 
 
-def _rounds(include, repeats, make_fn):
-    """Run make_fn(system)() ``repeats`` times for every system, interleaved, order rotated each round."""
+def _rounds(include, repeats, make_fn, gemm_fn=None):
+    """Run make_fn(system)() ``repeats`` times for every system, interleaved, order rotated each round.
+
+    With ``gemm_fn``, the GEMM speed is measured at the start of every round too (returned
+    per round), so that each run can be set against the peak of its own moment.
+    """
     runs = {s: [] for s in include}
     errors = {}
+    peaks = []
     for r in range(repeats):
+        if gemm_fn is not None:
+            peaks.append(gemm_fn())
         k = r % len(include)
         for system in include[k:] + include[:k]:
             if system not in errors:
                 _measure(make_fn(system), system, runs[system], errors)
-    return runs, errors
+    return runs, errors, peaks
 
 
-def _speed_entries(include, runs, errors, bound_seconds=None, samples=None):
+def _speed_entries(include, runs, errors, flops=None, peaks=None, samples=None):
+    """Per system: best and median samples/s; against chainrule: the ratio of the bests and the
+    median of the ratios round by round (runs of one round share the machine's load). With the
+    FLOPs of one sample (``flops``) and the GEMM speed of each round (``peaks``): the share of the
+    FLOP lower bound, round by round (best and median)."""
     entries = {}
     for system in include:
         if system in errors:
@@ -702,13 +718,17 @@ def _speed_entries(include, runs, errors, bound_seconds=None, samples=None):
         values = runs[system]
         entry = {"status": "ok", "samples_per_s": max(values), "median_samples_per_s": statistics.median(values),
                  "runs": values, "seconds": samples / max(values)}
-        if bound_seconds is not None:
-            entry["fraction_of_bound"] = bound_seconds / entry["seconds"]
+        if flops is not None:
+            shares = [rate * flops / (peak * 1e9) for rate, peak in zip(values, peaks)]
+            entry.update(fraction_of_bound=max(shares), median_fraction_of_bound=statistics.median(shares),
+                         fraction_of_bound_runs=shares)
         entries[system] = entry
-    ours = entries.get("chainrule", {}).get("samples_per_s")
-    for system, entry in entries.items():
-        if entry["status"] == "ok" and ours:
-            entry["chainrule_ratio"] = ours / entry["samples_per_s"]
+    ours = entries.get("chainrule", {})
+    for entry in entries.values():
+        if entry["status"] == "ok" and ours.get("status") == "ok":
+            paired = [a / b for a, b in zip(ours["runs"], entry["runs"])]
+            entry.update(chainrule_ratio=ours["samples_per_s"] / entry["samples_per_s"],
+                         paired_ratio=statistics.median(paired), paired_ratio_range=[min(paired), max(paired)])
     return entries
 
 
@@ -730,16 +750,19 @@ def _status_row(name, entry, width):
 
 
 def _print_speed(entries, stream, training):
-    head = ["system", "samples/s (best)", "median", "chainrule/peer"] + (["bound/measured"] if training else [])
+    head = ["system", "samples/s (best)", "median", "chainrule/peer (best)", "(paired median, range)"]
+    head += ["bound/measured (best, median)"] if training else []
     rows = [head]
     for system, e in entries.items():
         if e["status"] != "ok":
             rows.append(_status_row(system, e, len(head)))
             continue
+        low, high = e.get("paired_ratio_range", (None, None))
         row = [system, f"{e['samples_per_s']:,.0f}", f"{e['median_samples_per_s']:,.0f}",
-               _fmt(e.get("chainrule_ratio"), ".2f")]
+               _fmt(e.get("chainrule_ratio"), ".2f"),
+               f"{_fmt(e.get('paired_ratio'), '.2f')} ({_fmt(low, '.2f')}-{_fmt(high, '.2f')})"]
         if training:
-            row.append(f"{100 * e['fraction_of_bound']:.1f}%")
+            row.append(f"{100 * e['fraction_of_bound']:.1f}%, {100 * e['median_fraction_of_bound']:.1f}%")
         rows.append(row)
     _table(rows, stream)
 
@@ -765,8 +788,9 @@ def _print_memory(entries, budget, stream):
           file=stream)
 
 
-def _summary(results, include, peak, stream):
-    """Recompute every training bound with the best GEMM speed of the whole run and print one summary table."""
+def _summary(results, include, stream):
+    """One table of every configuration: median samples/s, the round-by-round (paired) median
+    ratios, and the median share of the FLOP lower bound (each run against its round's GEMM speed)."""
     say = lambda *a: print(*a, file=stream, flush=True)  # noqa: E731
     peers = [s for s in include if s != "chainrule"]
     head = ["config"] + [f"{s} samples/s" for s in include] + [f"chainrule/{p}" for p in peers]
@@ -776,22 +800,17 @@ def _summary(results, include, peak, stream):
         if config["kind"] not in ("train", "inference"):
             continue
         entries = config["systems"]
-        if config["kind"] == "train":
-            config["lower_bound_seconds"] = bound = 6.0 * config["parameters"] * config["samples"] \
-                * config["epochs"] / (peak * 1e9)
-            for e in entries.values():
-                if e["status"] == "ok":
-                    e["fraction_of_bound"] = bound / e["seconds"]
         ok = lambda s: entries[s]["status"] == "ok"  # noqa: E731
-        row = [name] + [f"{entries[s]['samples_per_s']:,.0f}" if ok(s) else entries[s]["status"] for s in include]
-        row += [_fmt(entries[p].get("chainrule_ratio"), ".2f") if ok(p) else "-" for p in peers]
+        row = [name] + [f"{entries[s]['median_samples_per_s']:,.0f}" if ok(s) else entries[s]["status"]
+                        for s in include]
+        row += [_fmt(entries[p].get("paired_ratio"), ".2f") if ok(p) else "-" for p in peers]
         row.append("-" if config["kind"] != "train" else
-                   " / ".join(f"{100 * entries[s]['fraction_of_bound']:.0f}%" if ok(s) else "-" for s in include))
+                   " / ".join(f"{100 * entries[s]['median_fraction_of_bound']:.0f}%" if ok(s) else "-"
+                              for s in include))
         rows.append(row)
     say("")
-    say(f"== summary (best of {results['settings']['repeats']}; bounds with the best GEMM speed of the run, "
-        f"{peak:.1f} GFLOP/s, of {len(results['gemm_gflops_runs'])} measurements from "
-        f"{min(results['gemm_gflops_runs']):.1f} to {peak:.1f}) ==")
+    say(f"== summary: medians of {results['settings']['repeats']} interleaved rounds; ratios round by round; "
+        "bounds with the GEMM speed measured at the start of each round ==")
     _table(rows, stream)
 
 
@@ -805,7 +824,8 @@ def run_benchmark(data_dir=None, samples=20000, epochs=1, quick=False, include=S
     on MNIST. Data: ``samples`` rows of MNIST (``data_dir``, else
     ``CHAINRULE_DATA``, else the cache), or synthetic random data of the same
     shape if MNIST is unavailable (said in the output and in ``results["data"]``).
-    Throughputs are the best of ``repeats`` (default 3) interleaved runs.
+    Throughputs: best and median of ``repeats`` (default 3) interleaved rounds; ratios to the peers also
+    as the median of the round-by-round ratios.
     ``quick=True`` uses tiny networks and data: a smoke test of a few seconds.
     """
     include = tuple(include)
@@ -855,8 +875,9 @@ def run_benchmark(data_dir=None, samples=20000, epochs=1, quick=False, include=S
         + ("  ** SYNTHETIC: speeds only, no accuracy **" if data["synthetic"] else ""))
     if data["requested"] is not None and n < data["requested"]:
         say(f"      ({data['requested']:,} rows asked for, {n:,} available)")
-    say(f"float32 GEMM peak (NumPy, measured): {peak:.1f} GFLOP/s (measured again before every training "
-        f"configuration; the best so far sets the bound); each throughput: best of {repeats}")
+    say(f"float32 GEMM peak (NumPy, measured): {peak:.1f} GFLOP/s (measured again at the start of every round "
+        f"of a training configuration: each run is set against the peak of its round); {repeats} rounds, "
+        "the systems interleaved")
     for system, st in status.items():
         if st != "ok":
             say(f"{system}: missing (not installed), reported as missing")
@@ -867,18 +888,19 @@ def run_benchmark(data_dir=None, samples=20000, epochs=1, quick=False, include=S
         config = {"kind": kind, "sizes": list(sizes), "batch_size": batch, "parameters": params, "samples": n}
         say("")
         if kind == "train":
-            gemm_runs.append(gemm_peak(gemm_n, 5))
-            peak = max(gemm_runs)
-            bound = 6.0 * params * n * epochs / (peak * 1e9)
             say(f"== {name}: training {arch} ({params:,} parameters), batch {batch}, {n:,} samples x {epochs} "
-                f"epoch(s); FLOP lower bound 6 x params x samples / peak = {bound:.3f} s ==")
+                f"epoch(s); FLOP lower bound 6 x params x samples / peak = {6.0 * params * n * epochs / 1e9:.2f} "
+                f"GFLOP / peak ==")
 
             def make(system, sizes=sizes, batch=batch):
                 return lambda: train_throughput(system, sizes, batch, X, y, epochs=epochs)
 
-            runs, errors = _rounds(include, repeats, make)
-            config.update(epochs=epochs, lower_bound_seconds=bound,
-                          systems=_speed_entries(include, runs, errors, bound, n * epochs))
+            runs, errors, peaks = _rounds(include, repeats, make, gemm_fn=lambda: gemm_peak(gemm_n, 5))
+            gemm_runs.extend(peaks)
+            config.update(epochs=epochs, gemm_gflops_rounds=peaks,
+                          lower_bound_seconds=6.0 * params * n * epochs / (statistics.median(peaks) * 1e9),
+                          systems=_speed_entries(include, runs, errors, 6.0 * params, peaks, n * epochs))
+            say(f"GEMM peak at the start of each round: {', '.join(f'{p:.1f}' for p in peaks)} GFLOP/s")
             _print_speed(config["systems"], stream, training=True)
         elif kind == "inference":
             say(f"== {name}: {arch}, outputs for {n:,} rows in batches of {batch} ==")
@@ -886,7 +908,7 @@ def run_benchmark(data_dir=None, samples=20000, epochs=1, quick=False, include=S
             def make(system, sizes=sizes, batch=batch):
                 return lambda: inference_throughput(system, sizes, X, batch_size=batch)
 
-            runs, errors = _rounds(include, repeats, make)
+            runs, errors, _ = _rounds(include, repeats, make)
             config["systems"] = _speed_entries(include, runs, errors, samples=n)
             _print_speed(config["systems"], stream, training=False)
         else:
@@ -937,10 +959,9 @@ def run_benchmark(data_dir=None, samples=20000, epochs=1, quick=False, include=S
                                                   "max_epochs": max_epochs, "batch_size": 128,
                                                   "data_source": tta_data["source"], "systems": entries}
 
-    gemm_runs.append(gemm_peak(gemm_n, 10))
-    results["gemm_gflops"] = peak = max(gemm_runs)
+    results["gemm_gflops"] = max(gemm_runs)
     results["gemm_gflops_runs"] = gemm_runs
-    _summary(results, include, peak, stream)
+    _summary(results, include, stream)
     if hasattr(os, "getloadavg"):
         results["machine"]["load_average_end"] = list(os.getloadavg())
         say("load average at end: " + ", ".join(f"{x:.2f}" for x in results["machine"]["load_average_end"]))
