@@ -36,20 +36,25 @@ def _parts(size):
     return [slice(start, min(start + PART_SIZE, size)) for start in range(0, size, PART_SIZE)]
 
 
+def _threads():
+    return min(os.cpu_count() or 1, 4)
+
+
 def _run_parallel(fn, parts):
-    """fn(part) for every part: the calling thread and the pool's workers take the parts in turn."""
+    """fn(part, i) for every part, i the number of the thread that runs it: the calling thread
+    (0) and the pool's workers (1, 2, ...) take the parts in turn."""
     global _pool
-    threads = min(os.cpu_count() or 1, 4)
+    threads = _threads()
     if _pool is None:
         _pool = ThreadPoolExecutor(max_workers=threads - 1, thread_name_prefix="chainrule-optim")
     queue = iter(parts)  # shared: next() on a list iterator is atomic under the GIL
 
-    def work():
+    def work(i):
         for part in queue:
-            fn(part)
+            fn(part, i)
 
-    helpers = [_pool.submit(work) for _ in range(threads - 1)]
-    work()
+    helpers = [_pool.submit(work, i) for i in range(1, threads)]
+    work(0)
     for future in helpers:
         future.result()
 
@@ -80,21 +85,29 @@ class Optimizer:
                              f"parameters but the model has {p.size}; use one optimizer per model")
         if not self.state:
             self.state = {name: np.zeros_like(p) for name in self.state_names}
+        parts = _parts(p.size)
+        # scratch space, so that updates allocate nothing: one slice's worth per thread
+        shape = (1, p.size) if len(parts) == 1 else (_threads(), PART_SIZE)
         scratch = getattr(self, "_scratch", None)
-        if scratch is None or scratch["tmp"].shape != p.shape or (self.weight_decay and scratch["decayed"] is None):
-            # scratch space, so that updates allocate nothing
-            self._scratch = {"tmp": np.empty_like(p), "decayed": np.empty_like(p) if self.weight_decay else None}
+        if (scratch is None or scratch["tmp"].shape != shape or scratch["tmp"].dtype != p.dtype
+                or (self.weight_decay and scratch["decayed"] is None)):
+            self._scratch = {"tmp": np.empty(shape, p.dtype),
+                             "decayed": np.empty(shape, p.dtype) if self.weight_decay else None}
         if self.clipnorm is not None:
             clip_by_global_norm(g, self.clipnorm)
         self.iterations += 1
         t = self.iterations
-        arrays = {**self.state, **self._scratch}
-        parts = _parts(p.size)
+
+        def update_part(s, i):
+            n = s.stop - s.start
+            arrays = {name: a[s] for name, a in self.state.items()}
+            arrays.update({name: None if a is None else a[i, :n] for name, a in self._scratch.items()})
+            self.update(p[s], g[s], t, arrays)
+
         if len(parts) == 1:
-            self.update(p, g, t, arrays)
+            update_part(parts[0], 0)
         else:  # every rule is elementwise, so slices give exactly the same numbers
-            _run_parallel(lambda s: self.update(p[s], g[s], t, {k: None if a is None else a[s]
-                                                                for k, a in arrays.items()}), parts)
+            _run_parallel(update_part, parts)
 
     def update(self, p, g, t, s):
         """Update p in place from g at step t; ``s`` holds the state arrays by name and the
