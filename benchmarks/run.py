@@ -24,7 +24,7 @@ def main(argv=None):
                         help="a folder holding the MNIST files (default: CHAINRULE_DATA, then the cache)")
     parser.add_argument("--samples", type=int, default=20000, help="training rows (default 20000)")
     parser.add_argument("--epochs", type=int, default=1, help="epochs per throughput measurement (default 1)")
-    parser.add_argument("--repeats", type=int, default=None, help="runs per measurement, best reported (default 3)")
+    parser.add_argument("--repeats", type=int, default=None, help="interleaved rounds per measurement; best and median are shown (default 3)")
     parser.add_argument("--quick", action="store_true", help="tiny networks and data: a smoke test")
     parser.add_argument("--time-to-accuracy", action="store_true",
                         help="also time chainrule and PyTorch to 98%% MNIST test accuracy")

@@ -165,3 +165,11 @@ def test_speed_entries_pair_runs_by_round_and_set_each_against_its_rounds_peak()
     assert torch_entry["paired_ratio"] == pytest.approx(2.0)  # median of 3, 1.25, 2
     assert torch_entry["paired_ratio_range"] == pytest.approx([1.25, 3.0])
     assert ours["paired_ratio"] == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("name, value", [("repeats", 0), ("repeats", 2.5), ("samples", -1), ("epochs", True)])
+def test_benchmark_refuses_bad_sizes_before_measuring(name, value):
+    out = io.StringIO()
+    with pytest.raises(ValueError, match=f"{name} must be a whole number >= 1; received {value!r}"):
+        benchmark.run_benchmark(quick=True, stream=out, **{name: value})
+    assert out.getvalue() == ""  # nothing measured, nothing printed

@@ -487,13 +487,15 @@ def error_cases(tmp_path, run_dir):
                                ["expected a .csv, .npy or .png", "received .txt"]),
         "missing input": (["predict", run_dir, "--input", tmp_path / "absent.csv"], CommandError, ["absent.csv"]),
         "not a model": (["summary", three], cr.ModelFileError, ["three.csv", "chainrule-model"]),
+        "bench with no rounds": (["bench", "--quick", "--repeats", "0"], ValueError,
+                                 ["repeats", "whole number >= 1", "received 0"]),
     }
 
 
 CASES = ["missing config", "bad key", "bad value", "bad flag value", "csv without a file",
          "resume without a checkpoint", "missing model", "missing model to predict", "missing model to summarize",
          "folder without a model", "model file alone", "wrong-shaped input", "unknown input kind", "missing input",
-         "not a model"]
+         "not a model", "bench with no rounds"]
 
 
 @pytest.mark.parametrize("case", CASES)

@@ -831,6 +831,9 @@ def run_benchmark(data_dir=None, samples=20000, epochs=1, quick=False, include=S
     include = tuple(include)
     for system in include:
         _check_system(system)
+    for name, value in (("repeats", repeats), ("samples", samples), ("epochs", epochs)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise ValueError(f"{name} must be a whole number >= 1; received {value!r}")
     stream = stream if stream is not None else open(os.devnull, "w")
     if quick:
         samples, repeats = min(samples, 512), repeats or 1
@@ -876,7 +879,7 @@ def run_benchmark(data_dir=None, samples=20000, epochs=1, quick=False, include=S
     if data["requested"] is not None and n < data["requested"]:
         say(f"      ({data['requested']:,} rows asked for, {n:,} available)")
     say(f"float32 GEMM peak (NumPy, measured): {peak:.1f} GFLOP/s (measured again at the start of every round "
-        f"of a training configuration: each run is set against the peak of its round); {repeats} rounds, "
+        f"of a training configuration: each run is set against the peak of its round); {repeats} round(s), "
         "the systems interleaved")
     for system, st in status.items():
         if st != "ok":

@@ -94,7 +94,9 @@ def build_parser():
                        help="time a loop-per-sample backprop against the vectorised one on the same data")
     bench.add_argument("--data-dir", help="where the MNIST files are (else synthetic data of the same shape)")
     bench.add_argument("--samples", type=int, default=20000, help="training rows per measurement (default 20000)")
-    bench.add_argument("--epochs", type=int, default=1)
+    bench.add_argument("--epochs", type=int, default=1, help="epochs per measurement (default 1)")
+    bench.add_argument("--repeats", type=int, default=None,
+                       help="interleaved rounds per measurement; best and median are shown (default 3)")
     bench.add_argument("--quick", action="store_true", help="tiny sizes, to check that it runs")
     bench.add_argument("--time-to-accuracy", action="store_true", help="also time training to 98%% MNIST test accuracy")
     bench.add_argument("--json", help="write the results as JSON to this file")
@@ -421,7 +423,7 @@ def cmd_bench(args):
     from ..benchmark import run_benchmark
 
     results = run_benchmark(data_dir=args.data_dir, samples=args.samples, epochs=args.epochs, quick=args.quick,
-                            time_to_accuracy=args.time_to_accuracy)
+                            time_to_accuracy=args.time_to_accuracy, repeats=args.repeats)
     if args.json:
         from ..io.atomic import atomic_write
 
