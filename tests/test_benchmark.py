@@ -57,6 +57,9 @@ def test_quick_benchmark_structure_and_numbers(results):
     assert "synthetic" in printed
     assert results["gemm_gflops"] > 0
     assert set(results["configs"]) == {*TRAIN_CONFIGS, "inference", "memory"}
+    expected_adam = "one fused pass" if _installed("numba") else "NumPy passes"
+    assert results["machine"]["chainrule_adam"].startswith(expected_adam)
+    assert f"chainrule's Adam: {expected_adam}" in printed
 
     expected = {"chainrule": "ok", "pytorch": "ok" if _installed("torch") else "missing",
                 "sklearn": "ok" if _installed("sklearn") else "missing"}

@@ -142,11 +142,21 @@ def machine_info():
         "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
         "versions": {"python": platform.python_version(), "numpy": np.__version__, "chainrule": __version__,
                      "torch": _version("torch"), "sklearn": _version("sklearn"),
-                     "threadpoolctl": _version("threadpoolctl")},
+                     "threadpoolctl": _version("threadpoolctl"), "numba": _version("numba")},
+        "chainrule_adam": adam_path(),
     }
     if hasattr(os, "getloadavg"):
         info["load_average"] = list(os.getloadavg())
     return info
+
+
+def adam_path():
+    """How chainrule's Adam runs here: one fused pass (the `fast` extra) or NumPy's ten passes."""
+    from .optim import FUSED_MIN_SIZE
+
+    if _findable("numba"):
+        return f"one fused pass (numba) for models from {FUSED_MIN_SIZE:,} parameters on, NumPy below"
+    return 'NumPy passes (pip install "chainrule[fast]" for the fused one)'
 
 
 def gemm_peak(n=1024, repeats=5):
@@ -871,6 +881,7 @@ def run_benchmark(data_dir=None, samples=20000, epochs=1, quick=False, include=S
                     if blas else "unknown (threadpoolctl not installed)")
         + f"; PyTorch set to {machine['blas_threads']} threads")
     say("versions: " + ", ".join(f"{k} {val}" for k, val in v.items()))
+    say(f"chainrule's Adam: {machine['chainrule_adam']}")
     if "load_average" in machine:
         say("load average at start: " + ", ".join(f"{x:.2f}" for x in machine["load_average"])
             + " (the machine is shared: best and median of interleaved runs are shown)")

@@ -19,6 +19,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from . import fused
+
 #: from this many parameters on, the elementwise update runs on slices in parallel threads
 #: (NumPy releases the GIL in its loops); below it, threads cost more than they save
 PARALLEL_MIN_SIZE = 1 << 20
@@ -27,6 +29,12 @@ _pool = None
 
 #: the slice length: a slice of every array an update touches fits in a core's cache together
 PART_SIZE = 1 << 17
+
+#: from this many parameters on, Adam runs as one compiled pass when numba is installed
+#: (``chainrule.fused``, the `fast` extra): there NumPy's passes are bound by memory traffic and
+#: the fused one is about twice as fast; below it, the gain is smaller than the cost of loading
+#: numba (about 100 MiB, mostly its compiler's code)
+FUSED_MIN_SIZE = 1 << 20
 
 
 def _parts(size):
@@ -97,6 +105,8 @@ class Optimizer:
             clip_by_global_norm(g, self.clipnorm)
         self.iterations += 1
         t = self.iterations
+        if self.fused_update(p, g, t):
+            return
 
         def update_part(s, i):
             n = s.stop - s.start
@@ -113,6 +123,11 @@ class Optimizer:
         """Update p in place from g at step t; ``s`` holds the state arrays by name and the
         scratch arrays "tmp" and "decayed", all of p's shape."""
         raise NotImplementedError
+
+    def fused_update(self, p, g, t):
+        """The same update as one compiled pass (``chainrule.fused``), if this optimizer has one
+        and it applies; returns whether it ran."""
+        return False
 
     def _decayed(self, p, g, s):
         """g + weight_decay * p (L2 regularisation folded into the gradient), without touching g."""
@@ -246,13 +261,17 @@ class Adam(Optimizer):
     state_names = ("m", "v")  # hold M = m / (1 - b1) and V = v / (1 - b2), see above
     decoupled = False
 
-    def __init__(self, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, clipnorm=None):
+    def __init__(self, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, clipnorm=None, fused=None):
         super().__init__(lr, weight_decay, clipnorm)
         b1, b2 = betas
         if not (0.0 <= b1 < 1.0 and 0.0 <= b2 < 1.0):
             raise ValueError(f"{type(self).__name__}: betas must lie in [0, 1); received {betas!r}")
+        if fused not in (None, True, False):
+            raise ValueError(f"{type(self).__name__}: fused must be None (automatic), True or False; "
+                             f"received {fused!r}")
         self.betas = (float(b1), float(b2))
         self.eps = float(eps)
+        self.fused = fused
 
     def update(self, p, g, t, s):
         b1, b2 = self.betas
@@ -275,8 +294,25 @@ class Adam(Optimizer):
         tmp *= self.lr * (1 - b1) * c / (1 - b1**t)
         p -= tmp
 
+    def fused_update(self, p, g, t):
+        """The update above as one compiled pass (the `fast` extra; the same numbers). ``fused``:
+        None uses it for models from FUSED_MIN_SIZE parameters on when numba is installed,
+        True always (an error if numba is missing), False never."""
+        if self.fused is False or (self.fused is None and p.size < FUSED_MIN_SIZE):
+            return False
+        kernel = fused.adam_kernel(required=self.fused is True)
+        if kernel is None:
+            return False
+        b1, b2 = self.betas
+        c = math.sqrt(1 - b2**t) / math.sqrt(1 - b2)
+        k = self.lr * (1 - b1) * c / (1 - b1**t)
+        dtype = p.dtype.type  # scalars in p's dtype, as NumPy casts them in update()
+        fused.run(kernel, p, g, self.state["m"], self.state["v"], dtype(b1), dtype(b2), dtype(self.eps * c),
+                  dtype(k), dtype(self.weight_decay), dtype(1 - self.lr * self.weight_decay), self.decoupled)
+        return True
+
     def get_config(self):
-        return {**super().get_config(), "betas": list(self.betas), "eps": self.eps}
+        return {**super().get_config(), "betas": list(self.betas), "eps": self.eps, "fused": self.fused}
 
 
 class AdamW(Adam):
@@ -285,8 +321,8 @@ class AdamW(Adam):
 
     decoupled = True
 
-    def __init__(self, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01, clipnorm=None):
-        super().__init__(lr, betas, eps, weight_decay, clipnorm)
+    def __init__(self, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01, clipnorm=None, fused=None):
+        super().__init__(lr, betas, eps, weight_decay, clipnorm, fused)
 
 
 OPTIMIZERS = {"sgd": SGD, "adagrad": Adagrad, "rmsprop": RMSProp, "adam": Adam, "adamw": AdamW}
