@@ -24,8 +24,6 @@ from . import fused
 #: from this many parameters on, the elementwise update runs on slices in parallel threads
 #: (NumPy releases the GIL in its loops); below it, threads cost more than they save
 PARALLEL_MIN_SIZE = 1 << 20
-_pool = None
-
 
 #: the slice length: a slice of every array an update touches fits in a core's cache together
 PART_SIZE = 1 << 17
@@ -42,6 +40,9 @@ def _parts(size):
     if size < PARALLEL_MIN_SIZE or (os.cpu_count() or 1) == 1:
         return [slice(0, size)]
     return [slice(start, min(start + PART_SIZE, size)) for start in range(0, size, PART_SIZE)]
+
+
+_pool = None
 
 
 def _threads():
@@ -93,6 +94,12 @@ class Optimizer:
                              f"parameters but the model has {p.size}; use one optimizer per model")
         if not self.state:
             self.state = {name: np.zeros_like(p) for name in self.state_names}
+        if self.clipnorm is not None:
+            clip_by_global_norm(g, self.clipnorm)
+        self.iterations += 1
+        t = self.iterations
+        if self.fused_update(p, g, t):
+            return
         parts = _parts(p.size)
         # scratch space, so that updates allocate nothing: one slice's worth per thread
         shape = (1, p.size) if len(parts) == 1 else (_threads(), PART_SIZE)
@@ -101,12 +108,6 @@ class Optimizer:
                 or (self.weight_decay and scratch["decayed"] is None)):
             self._scratch = {"tmp": np.empty(shape, p.dtype),
                              "decayed": np.empty(shape, p.dtype) if self.weight_decay else None}
-        if self.clipnorm is not None:
-            clip_by_global_norm(g, self.clipnorm)
-        self.iterations += 1
-        t = self.iterations
-        if self.fused_update(p, g, t):
-            return
 
         def update_part(s, i):
             n = s.stop - s.start
