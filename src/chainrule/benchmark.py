@@ -59,6 +59,8 @@ import warnings
 
 import numpy as np
 
+from .validation import is_whole
+
 SYSTEMS = ("chainrule", "pytorch", "sklearn")
 HEADLINE = (784, 256, 128, 10)
 WIDE = (784, 1024, 1024, 10)
@@ -842,7 +844,7 @@ def run_benchmark(data_dir=None, samples=20000, epochs=1, quick=False, include=S
     for system in include:
         _check_system(system)
     for name, value in (("repeats", repeats), ("samples", samples), ("epochs", epochs)):
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+        if value is not None and not is_whole(value, 1):
             raise ValueError(f"{name} must be a whole number >= 1; received {value!r}")
     stream = stream if stream is not None else open(os.devnull, "w")
     if quick:

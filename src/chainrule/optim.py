@@ -20,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from . import fused
+from .validation import is_positive_number
 
 #: from this many parameters on, the elementwise update runs on slices in parallel threads
 #: (NumPy releases the GIL in its loops); below it, threads cost more than they save
@@ -73,8 +74,7 @@ class Optimizer:
     state_names: tuple[str, ...] = ()
 
     def __init__(self, lr, weight_decay=0.0, clipnorm=None):
-        if isinstance(lr, bool) or not (isinstance(lr, (int, float, np.integer, np.floating))
-                                        and lr > 0 and math.isfinite(lr)):
+        if not is_positive_number(lr):
             raise ValueError(f"{type(self).__name__}: lr must be a positive number; received {lr!r}")
         if weight_decay < 0:
             raise ValueError(f"{type(self).__name__}: weight_decay must be >= 0; received {weight_decay!r}")

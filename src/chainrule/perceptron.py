@@ -37,6 +37,7 @@ import numpy as np
 
 from . import functional as F
 from .init import as_generator
+from .validation import is_positive_number, is_whole
 
 
 class ConvergenceWarning(UserWarning):
@@ -126,9 +127,9 @@ class Perceptron:
     """
 
     def __init__(self, lr=1.0, max_epochs=100, rng=None, shuffle=True):
-        if not (isinstance(lr, (int, float)) and not isinstance(lr, bool) and lr > 0 and np.isfinite(lr)):
+        if not is_positive_number(lr):
             raise ValueError(f"Perceptron: lr must be a positive number; received {lr!r}")
-        if isinstance(max_epochs, bool) or not isinstance(max_epochs, (int, np.integer)) or max_epochs < 1:
+        if not is_whole(max_epochs, 1):
             raise ValueError(f"Perceptron: max_epochs must be a positive integer; received {max_epochs!r}")
         self.lr = float(lr)
         self.max_epochs = int(max_epochs)
@@ -200,9 +201,9 @@ class SigmoidNeuron:
     """
 
     def __init__(self, lr=0.5, epochs=1000, rng=None):
-        if not (isinstance(lr, (int, float)) and not isinstance(lr, bool) and lr > 0 and np.isfinite(lr)):
+        if not is_positive_number(lr):
             raise ValueError(f"SigmoidNeuron: lr must be a positive number; received {lr!r}")
-        if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
+        if not is_whole(epochs, 0):
             raise ValueError(f"SigmoidNeuron: epochs must be a non-negative integer; received {epochs!r}")
         self.lr = float(lr)
         self.epochs = int(epochs)

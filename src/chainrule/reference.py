@@ -36,7 +36,7 @@ import numpy as np
 
 from . import losses as losses_module
 from .layers import Dense, Identity, ReLU, Sigmoid, Tanh
-from .validation import check_X
+from .validation import check_X, is_whole
 
 SUPPORTED_LAYERS = (Dense, Tanh, ReLU, Sigmoid, Identity)
 SUPPORTED_LOSSES = (losses_module.MSE, losses_module.CrossEntropy, losses_module.BinaryCrossEntropy)
@@ -233,11 +233,11 @@ def vectorization_speedup(sizes=(64, 32, 10), m=64, repeats=3, rng=0):
     from .model import Sequential
 
     sizes = tuple(sizes)
-    if len(sizes) < 2 or any(isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 1 for s in sizes):
+    if len(sizes) < 2 or not all(is_whole(s, 1) for s in sizes):
         raise ValueError(f"vectorization_speedup: sizes must be two or more positive integers (n_in, ..., n_out); "
                          f"received {sizes!r}")
     for name, value in (("m", m), ("repeats", repeats)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        if not is_whole(value, 1):
             raise ValueError(f"vectorization_speedup: {name} must be a positive integer; received {value!r}")
     gen = as_generator(rng)
     layers = []

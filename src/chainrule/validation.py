@@ -10,6 +10,17 @@ import math
 import numpy as np
 
 
+def is_whole(value, low=1):
+    """Whether value is an integer (Python or NumPy; not True or False) of at least ``low``."""
+    return not isinstance(value, bool) and isinstance(value, (int, np.integer)) and value >= low
+
+
+def is_positive_number(value):
+    """Whether value is a finite real number > 0 (Python or NumPy; not True or False)."""
+    return (not isinstance(value, bool) and isinstance(value, (int, float, np.integer, np.floating))
+            and value > 0 and math.isfinite(value))
+
+
 def check_X(X, model):
     """X as an array of numbers, (m, n_features) or images that a Flatten layer takes."""
     from .layers import Flatten

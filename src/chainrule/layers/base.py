@@ -13,6 +13,8 @@ import inspect
 
 import numpy as np
 
+from ..validation import is_whole
+
 from ..init import as_generator
 
 
@@ -113,6 +115,6 @@ class Layer:
 
 
 def check_positive_int(value, name, owner):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+    if not is_whole(value, 1):
         raise ValueError(f"{owner}: {name} must be a positive integer; received {value!r}")
     return int(value)

@@ -19,7 +19,7 @@ import numpy as np
 from .. import losses as losses_module
 from .. import optim
 from ..layers import BatchNorm
-from ..validation import check_features, check_finite
+from ..validation import check_features, check_finite, is_whole
 from . import metrics as metrics_module
 from . import progress
 from .callbacks import Callback, History
@@ -190,5 +190,5 @@ def _model_loss(model):
 
 def _check_positive_int(value, name, allow_zero=False):
     low = 0 if allow_zero else 1
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+    if not is_whole(value, low):
         raise ValueError(f"{name} must be an integer >= {low}; received {value!r}")
