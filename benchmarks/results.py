@@ -35,7 +35,7 @@ def main(argv=None):
         rows.append((name, card))
         if name == "spirals":
             shutil.copy(run_dir / "plots" / "decision_boundary.png", ROOT / "docs" / "images" / "spirals.png")
-    print(f"\n| recipe | test accuracy | final training accuracy | epochs | wall time |")
+    print("\n| recipe | test accuracy | final training accuracy | epochs | wall time |")
     print("| --- | ---: | ---: | ---: | ---: |")
     for name, card in rows:
         print(f"| `configs/{name}.toml` | {card['test']['accuracy']:.2%} | {card['final']['accuracy']:.2%} | "

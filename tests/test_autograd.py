@@ -17,7 +17,7 @@ import chainrule as cr
 from chainrule import losses as L
 from chainrule.autograd import ScalarNetwork, Value, grad_array, scalar_forward
 from chainrule.reference import vectorised_gradients
-from networks import ACTIVATIONS, random_network
+from networks import random_network
 
 H = 1e-6
 

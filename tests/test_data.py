@@ -4,7 +4,6 @@ import contextlib
 import functools
 import gzip
 import http.server
-import os
 import shutil
 import socket
 import threading
