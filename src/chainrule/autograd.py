@@ -34,7 +34,8 @@ import math
 import numpy as np
 
 from . import losses as losses_module
-from .layers import Dense, Identity, ReLU, Sigmoid, Tanh
+from .layers import Dense, ReLU, Sigmoid, Tanh
+from .reference import SUPPORTED_LAYERS, SUPPORTED_LOSSES
 from .reference import sigmoid as scalar_sigmoid
 
 
@@ -280,10 +281,6 @@ def softplus(z):
     if z.data >= 0:
         return z + (1 + (-z).exp()).log()
     return (1 + z.exp()).log()
-
-
-SUPPORTED_LAYERS = (Dense, Tanh, ReLU, Sigmoid, Identity)
-SUPPORTED_LOSSES = (losses_module.MSE, losses_module.CrossEntropy, losses_module.BinaryCrossEntropy)
 
 
 class ScalarNetwork:
