@@ -74,8 +74,10 @@ class DataConfig:
     arms: int = 3
 
     def check(self):
+        from ..data.preprocessing import SCALERS
+
         _one_of("data", "dataset", self.dataset, DATASETS)
-        _one_of("data", "scale", self.scale, ("standardize", "minmax", "divide255", "none"))
+        _one_of("data", "scale", self.scale, (*SCALERS, "none"))
         _fraction("data", "test_size", self.test_size, allow_zero=False)
         _fraction("data", "validation_split", self.validation_split)
         _at_least("data", "samples", self.samples, 0)
@@ -125,12 +127,13 @@ class TrainingConfig:
 
     def check(self):
         from ..losses import LOSSES
+        from ..model import DTYPES
         from ..optim import OPTIMIZERS
 
         if self.loss:
             _one_of("train", "loss", self.loss, tuple(LOSSES))
         _one_of("train", "optimizer", self.optimizer, tuple(OPTIMIZERS))
-        _one_of("train", "dtype", self.dtype, ("float32", "float64"))
+        _one_of("train", "dtype", self.dtype, DTYPES)
         _one_of("train", "schedule", self.schedule, ("none", "step", "exponential", "cosine", "plateau"))
         if not self.lr > 0:
             raise ValueError(f"config [train] lr: expected a number > 0; received {self.lr!r}")
