@@ -14,7 +14,8 @@ from .io.serialize import ModelFileError, load_model as load
 from .layers import ELU, GELU, BatchNorm, Dense, Dropout, Flatten, Identity, Layer, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
 from .model import Sequential
 from .perceptron import Perceptron, SigmoidNeuron
-from .training import callbacks, metrics
+from . import metrics
+from .training import callbacks
 from .training.loop import TrainingDiverged
 
 __all__ = [

@@ -8,14 +8,16 @@ gradient clipping and saving see one vector.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from . import functional as F
 from . import losses as losses_module
 from .init import as_generator
-from .layers import Layer, activation
-from .training import metrics as metrics_module
-from .validation import check_features, check_finite, check_X
+from .layers import Flatten, Layer, activation
+from . import metrics as metrics_module
+from .validation import check_array, check_features, check_finite
 
 DTYPES = ("float32", "float64")
 
@@ -54,10 +56,15 @@ class Sequential:
     # -- construction ---------------------------------------------------------
 
     def _check_sizes(self):
-        """Every layer's input size must be the size the layer before it puts out."""
+        """Every layer's input size must be the size the layer before it puts out; records the
+        model's input size (``n_inputs``: features per sample, None if any) and output size."""
         size, source = None, None
+        self.n_inputs, self.takes_images = None, False
         for i, layer in enumerate(self.layers):
             need = layer.input_size()
+            if need is not None and self.n_inputs is None and size is None:
+                self.n_inputs, self._first_sized = need, i
+                self.takes_images = any(isinstance(l, Flatten) for l in self.layers[:i])
             if need is not None and size is not None and need != size:
                 raise ValueError(
                     f"layer sizes do not chain: layer {i} ({type(layer).__name__}) expects {need} inputs "
@@ -115,7 +122,7 @@ class Sequential:
 
         ``check=False`` skips the checks of X (for batches of an array checked already).
         """
-        A = self._as_input(X) if check else X
+        A = self.as_input(X) if check else X
         for layer in self.layers:
             A = layer.forward(A, training=training)
         return A
@@ -145,15 +152,31 @@ class Sequential:
         """X through the model's preprocessor, if it has one (forward itself never preprocesses)."""
         return X if self.preprocessor is None else self.preprocessor.transform(X)
 
-    def _as_input(self, X):
-        X = check_X(X, self)
+    def check_input(self, X):
+        """X as an array of numbers, (m, n_inputs), or images of n_inputs pixels if the model
+        flattens them first (returned as given; ``as_input`` also converts to the model's dtype)."""
+        X = check_array(X, "X")
+        if self.n_inputs is not None:
+            layer = self.layers[self._first_sized]
+            if X.ndim > 2 and not self.takes_images:
+                raise ValueError(f"X must be 2-D (m, {self.n_inputs}); received shape {X.shape}. "
+                                 "Add a Flatten() layer first for images")
+            features = math.prod(X.shape[1:])
+            if features != self.n_inputs:
+                raise ValueError(f"X has {features} features per sample (shape {X.shape}) but layer "
+                                 f"{self._first_sized} ({type(layer).__name__}) expects {self.n_inputs}")
+        return X
+
+    def as_input(self, X):
+        """X checked by ``check_input`` and in the model's dtype."""
+        X = self.check_input(X)
         return X if X.dtype == self.dtype else X.astype(self.dtype)
 
     # -- using a trained model ------------------------------------------------
 
     def predict_output(self, X, batch_size=1024):
         """The raw network output A[L] for X, computed in batches, in evaluation mode."""
-        X = check_finite(self._as_input(self.preprocess(np.asarray(X))), "X")
+        X = check_finite(self.as_input(self.preprocess(np.asarray(X))), "X")
         outs = [self.forward(X[i:i + batch_size]) for i in range(0, len(X), batch_size)]
         return np.concatenate(outs) if outs else np.empty((0, self.n_outputs or 0), self.dtype)
 

@@ -36,7 +36,7 @@ import numpy as np
 
 from . import losses as losses_module
 from .layers import Dense, Identity, ReLU, Sigmoid, Tanh
-from .validation import check_X, is_whole
+from .validation import is_whole
 
 SUPPORTED_LAYERS = (Dense, Tanh, ReLU, Sigmoid, Identity)
 SUPPORTED_LOSSES = (losses_module.MSE, losses_module.CrossEntropy, losses_module.BinaryCrossEntropy)
@@ -66,7 +66,7 @@ def _layers(model):
 
 
 def _rows(model, X):
-    return check_X(X, model).astype(np.float64).tolist()
+    return model.check_input(X).astype(np.float64).tolist()
 
 
 def forward_one(specs, x):

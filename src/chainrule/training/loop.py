@@ -19,8 +19,8 @@ import numpy as np
 from .. import losses as losses_module
 from .. import optim
 from ..layers import BatchNorm
+from .. import metrics as metrics_module
 from ..validation import check_features, check_finite, is_whole
-from . import metrics as metrics_module
 from . import progress
 from .callbacks import Callback, History
 
@@ -64,7 +64,7 @@ def fit(model, X, y, loss=None, optimizer="adam", epochs=10, batch_size=32, vali
         if cut < 1 or cut == len(X):
             raise ValueError(f"validation_split={validation_split} leaves no training or validation rows out of {len(X)}")
         X, y, validation_data = X[:cut], y[:cut], (X[cut:], y[cut:])
-    X = check_finite(model._as_input(model.preprocess(X)), "X")
+    X = check_finite(model.as_input(model.preprocess(X)), "X")
     n_out = model.forward(X[:1]).shape[1]
     Y = np.ascontiguousarray(loss.targets(check_finite(np.asarray(y), "y"), (len(X), n_out), model.dtype))
     model.compile(loss)

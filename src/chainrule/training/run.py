@@ -233,7 +233,7 @@ def write_plots(model, data, history, folder, log=print):
         return [str(p) for p in written]
     X_test, y_test = data["X_test"], data["y_test"]
     predicted = model.predict(X_test)
-    from .metrics import confusion_matrix
+    from ..metrics import confusion_matrix
 
     k = max(int(y_test.max()), int(predicted.max())) + 1
     written.append(plots.plot_confusion_matrix(confusion_matrix(y_test, predicted, k), folder / "confusion_matrix.png",

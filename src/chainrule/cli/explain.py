@@ -1,0 +1,53 @@
+"""chainrule explain: every number of one forward and backward pass."""
+
+from __future__ import annotations
+
+import argparse
+
+from .common import CommandError, write_text
+
+
+def add_parser(sub):
+    parser = sub.add_parser("explain", help="print every number of one forward and backward pass",
+                             formatter_class=argparse.RawDescriptionHelpFormatter,
+                             epilog="example: chainrule explain --sizes 2 3 2 --activation tanh --samples 2")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[2, 3, 2],
+                         help="layer widths n[0] n[1] ... n[L] (default 2 3 2)")
+    parser.add_argument("--activation", default="tanh", help="hidden activation (default tanh)")
+    parser.add_argument("--loss", default="cross_entropy", help="cross_entropy (default), mse or bce")
+    parser.add_argument("--samples", type=int, default=2, help="rows in the batch (default 2, at most 16)")
+    parser.add_argument("--lr", type=float, default=0.1, help="alpha in the update step (default 0.1)")
+    parser.add_argument("--decimals", type=int, default=4, help="digits after the point (default 4)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--markdown", metavar="FILE", help="also write the trace as Markdown to FILE")
+    return parser
+
+
+def run(args):
+    import numpy as np
+
+    from .. import Dense, Sequential
+    from ..layers import activation
+
+    if len(args.sizes) < 2:
+        raise CommandError(f"--sizes needs at least an input and an output width; received {args.sizes}")
+    layers = []
+    for i, (n_in, n_out) in enumerate(zip(args.sizes[:-1], args.sizes[1:])):
+        layers.append(Dense(n_in, n_out, init="glorot_uniform"))
+        if i < len(args.sizes) - 2:
+            layers.append(activation(args.activation))
+    model = Sequential(layers, rng=args.seed, dtype="float64")
+    rng = np.random.default_rng(args.seed)
+    X = rng.standard_normal((args.samples, args.sizes[0])).round(2)
+    k = args.sizes[-1]
+    if args.loss in ("cross_entropy", "crossentropy"):
+        y = rng.integers(0, k, args.samples)
+    elif args.loss in ("bce", "binary_cross_entropy"):
+        y = rng.integers(0, 2, (args.samples, k))
+    else:
+        y = rng.standard_normal((args.samples, k)).round(2)
+    result = model.explain(X, y, loss=args.loss, lr=args.lr, decimals=args.decimals)
+    if args.markdown:
+        write_text(args.markdown, result.markdown() + "\n")
+        print(f"\nMarkdown -> {args.markdown}")
+    return 0

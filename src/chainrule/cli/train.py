@@ -1,0 +1,87 @@
+"""chainrule train: a recipe or flags into a run directory, or --resume one."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .common import CommandError
+
+
+def add_parser(sub):
+    parser = sub.add_parser("train", help="train a network from a recipe or flags into a run directory",
+                           formatter_class=argparse.RawDescriptionHelpFormatter,
+                           epilog="flags override the recipe's values; see configs/*.toml for recipes")
+    parser.add_argument("--config", help="a TOML recipe (configs/digits.toml, ...)")
+    parser.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR from its last checkpoint")
+    parser.add_argument("--out", help="the run directory (default runs/<dataset>)")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing run directory's results")
+    parser.add_argument("--dataset", help="digits, mnist, fashion-mnist, csv, xor, spirals, moons, circles, blobs, sine")
+    parser.add_argument("--csv", dest="path", help="the CSV file for --dataset csv")
+    parser.add_argument("--label", help="the CSV label column (name or index)")
+    parser.add_argument("--data-dir", help="where the MNIST-family files are")
+    parser.add_argument("--samples", type=int, help="train on only this many rows")
+    parser.add_argument("--hidden", type=int, nargs="+", help="hidden layer widths, e.g. --hidden 256 128")
+    parser.add_argument("--activation", help="relu, tanh, sigmoid, leaky_relu, elu, gelu")
+    parser.add_argument("--dropout", type=float)
+    parser.add_argument("--optimizer", help="sgd, adagrad, rmsprop, adam, adamw")
+    parser.add_argument("--lr", type=float, help="learning rate")
+    parser.add_argument("--epochs", type=int)
+    parser.add_argument("--batch-size", type=int)
+    parser.add_argument("--seed", type=int)
+    parser.add_argument("--no-plots", action="store_true", help="do not write plots")
+    parser.add_argument("--quiet", action="store_true", help="print only the final result")
+    parser.add_argument("--plain", action="store_true", help="one line per epoch, with diagnostics (no progress bar)")
+    return parser
+
+
+def run(args):
+    from ..training.config import TrainConfig
+    from ..training.run import train_run
+
+    verbose = 0 if args.quiet else (2 if args.plain else 1)
+    plots = not args.no_plots
+    log = (lambda message: print(message, file=sys.stderr)) if args.quiet else print  # --quiet: stdout holds only the result
+    if args.resume:
+        run_dir = Path(args.resume)
+        if not (run_dir / "checkpoint.chainrule").is_file():
+            raise CommandError(f"{run_dir} has no checkpoint.chainrule to resume from")
+        recipe_flags = ("config", "out", "dataset", "path", "label", "samples", "hidden", "activation", "dropout",
+                        "optimizer", "lr", "epochs", "batch_size", "seed")
+        given = [name for name in recipe_flags if getattr(args, name) is not None]
+        if given:
+            raise CommandError(f"--resume continues the run with its own config.toml; it does not take "
+                               f"{', '.join('--' + g.replace('_', '-') for g in given)}")
+        card = train_run(None, run_dir, resume=True, verbose=verbose, data_dir=args.data_dir, plots=plots, log=log)
+    else:
+        config = TrainConfig.from_toml(args.config) if args.config else TrainConfig()
+        config = config.with_overrides("data", dataset=args.dataset, path=args.path, label=args.label,
+                                       samples=args.samples, data_dir=args.data_dir)
+        config = config.with_overrides("model", hidden=args.hidden, activation=args.activation, dropout=args.dropout)
+        config = config.with_overrides("train", optimizer=args.optimizer, lr=args.lr, epochs=args.epochs,
+                                       batch_size=args.batch_size, seed=args.seed)
+        run_dir = Path(args.out or f"runs/{config.data.dataset}")
+        if (run_dir / "model.chainrule").exists() or (run_dir / "checkpoint.chainrule").exists():
+            if not args.overwrite:
+                raise CommandError(f"{run_dir} already holds a run; pass --overwrite to replace it, "
+                                   f"--resume {run_dir} to continue it, or --out for another directory")
+            remove_run_outputs(run_dir)
+        card = train_run(config, run_dir, verbose=verbose, data_dir=args.data_dir, plots=plots, log=log)
+    test = card["test"]
+    shown = "  ".join(f"{k} {v:.4f}" for k, v in test.items())
+    epochs = f"{card['epochs_run']} epoch{'s' if card['epochs_run'] != 1 else ''}"
+    print(f"{card['dataset']}: test {shown}  ({epochs}, {card['wall_time_seconds']:.1f}s) "
+          f"-> {run_dir}")
+    return 0
+
+
+def remove_run_outputs(run_dir):
+    """Clear what a previous run wrote (only chainrule's own files), so nothing stale survives --overwrite."""
+    import shutil
+
+    for name in ("checkpoint.chainrule", "model.chainrule", "history.csv", "history.json", "run.json"):
+        (run_dir / name).unlink(missing_ok=True)
+    for leftover in run_dir.glob(".*.tmp"):
+        leftover.unlink()
+    shutil.rmtree(run_dir / "plots", ignore_errors=True)
