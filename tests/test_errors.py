@@ -94,11 +94,11 @@ def test_good_dtypes(dtype):
 
 def test_assigning_a_wrong_shaped_array_to_a_weight():
     model = mlp()
-    with pytest.raises(ValueError, match=re.escape("Dense.W must have shape (64, 16); received (16, 64)")):
+    with pytest.raises(ValueError, match=re.escape("Dense: W must have shape (64, 16); received (16, 64)")):
         model.layers[0].W = np.zeros((16, 64))
-    with pytest.raises(ValueError, match=re.escape("Dense.b must have shape (16,); received (10,)")):
+    with pytest.raises(ValueError, match=re.escape("Dense: b must have shape (16,); received (10,)")):
         model.layers[0].b = np.zeros(10)
-    with pytest.raises(ValueError, match=re.escape("BatchNorm.running_var must have shape (3,)")):
+    with pytest.raises(ValueError, match=re.escape("BatchNorm: running_var must have shape (3,)")):
         cr.Sequential([cr.BatchNorm(3)]).layers[0].running_var = np.ones(4)
 
 
@@ -107,6 +107,15 @@ def test_assigning_a_right_shaped_array_writes_through_to_the_flat_parameters():
     model.layers[2].b = np.arange(10)
     assert np.array_equal(model.params_[-10:], np.arange(10, dtype=np.float32))
     assert model.layers[2].b.base is not None  # still a view into params_
+
+
+def test_forward_caches_are_plain_attributes_and_only_arrays_are_guarded():
+    layer = mlp().layers[0]
+    layer.forward(np.ones((2, 64), np.float32))
+    assert "A_prev" in vars(layer) and not hasattr(type(layer), "A_prev")  # no descriptor in the way
+    assert isinstance(type(layer).__dict__["W"], cr.layers.base.ArrayAttribute)
+    with pytest.raises(AttributeError, match="no parameter, gradient or state named 'A_prev'"):
+        layer.bind("A_prev", np.zeros(2))
 
 
 # -- losses and optimizers ---------------------------------------------------------------------------

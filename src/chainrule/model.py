@@ -91,8 +91,8 @@ class Sequential:
             value = getattr(layer, name)
             end = start + value.size
             self.params_[start:end] = value.ravel()
-            object.__setattr__(layer, name, self.params_[start:end].reshape(value.shape))
-            object.__setattr__(layer, "d" + name, self.grads_[start:end].reshape(value.shape))
+            layer.bind(name, self.params_[start:end].reshape(value.shape))
+            layer.bind("d" + name, self.grads_[start:end].reshape(value.shape))
             start = end
 
     @property

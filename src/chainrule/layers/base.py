@@ -18,11 +18,54 @@ from ..validation import is_whole
 from ..init import as_generator
 
 
+class ArrayAttribute:
+    """A layer's parameter, gradient or state array (``W``, ``dW``, ``running_mean``, ...).
+
+    Reading it is reading the array. Assigning to it once it exists copies the new
+    values into the existing array, so that the model's flat parameter buffer, of
+    which the layer's arrays are views, never goes stale: ``layer.W = W_new`` is
+    ``layer.W[...] = W_new``. ``Layer.bind`` is the one way to replace the array
+    itself. Every other attribute of a layer (the forward cache, ``A_prev``, ...)
+    is a plain Python attribute.
+    """
+
+    def __set_name__(self, owner, name):
+        self.name = name
+
+    def __get__(self, layer, owner=None):
+        if layer is None:
+            return self
+        try:
+            return layer.__dict__[self.name]
+        except KeyError:
+            raise AttributeError(f"{type(layer).__name__}.{self.name} does not exist until the layer is built "
+                                 "(Sequential builds its layers)") from None
+
+    def __set__(self, layer, value):
+        current = layer.__dict__.get(self.name)
+        if current is None:
+            layer.__dict__[self.name] = value
+            return
+        value = np.asarray(value)
+        if value.shape != current.shape:
+            raise ValueError(f"{type(layer).__name__}: {self.name} must have shape {current.shape}; "
+                             f"received {value.shape}")
+        current[...] = value
+
+
 class Layer:
     #: trainable parameters; each has a gradient named "d" + name
     param_names: tuple[str, ...] = ()
     #: arrays saved with the model but not trained (BatchNorm's running statistics)
     state_names: tuple[str, ...] = ()
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        for name in (*cls.param_names, *("d" + n for n in cls.param_names), *cls.state_names):
+            if not isinstance(cls.__dict__.get(name), ArrayAttribute):
+                attribute = ArrayAttribute()
+                attribute.__set_name__(cls, name)
+                setattr(cls, name, attribute)
 
     def __init__(self):
         self.dtype = None
@@ -34,12 +77,19 @@ class Layer:
         """Create the parameters (zeroed gradients beside them) in ``dtype``."""
         self.dtype = np.dtype(dtype)
         for name, value in self.init_params(as_generator(rng), self.dtype).items():
-            object.__setattr__(self, name, value)
-            object.__setattr__(self, "d" + name, np.zeros_like(value))
+            self.bind(name, value)
+            self.bind("d" + name, np.zeros_like(value))
         for name, value in self.init_state(self.dtype).items():
-            object.__setattr__(self, name, value)
+            self.bind(name, value)
         self.built = True
         return self
+
+    def bind(self, name, array):
+        """Make ``array`` the layer's parameter, gradient or state ``name`` (the model binds views
+        of its flat buffers this way); assigning ``layer.name = ...`` copies into it instead."""
+        if not isinstance(type(self).__dict__.get(name) or getattr(type(self), name, None), ArrayAttribute):
+            raise AttributeError(f"{type(self).__name__} has no parameter, gradient or state named {name!r}")
+        self.__dict__[name] = array
 
     def init_params(self, rng, dtype) -> dict:
         """Fresh parameters, by name. Layers without parameters return {}."""
@@ -60,21 +110,6 @@ class Layer:
     def penalty(self) -> float:
         """The regularisation this layer adds to the cost (0 for most layers)."""
         return 0.0
-
-    def __setattr__(self, name, value):
-        # Assigning to a built parameter, gradient or state array copies into
-        # it, so the model's flat parameter buffer never goes stale.
-        arrays = self.param_names + tuple("d" + n for n in self.param_names) + self.state_names
-        if name in arrays and isinstance(self.__dict__.get(name), np.ndarray):
-            current = self.__dict__[name]
-            value = np.asarray(value)
-            if value.shape != current.shape:
-                raise ValueError(
-                    f"{type(self).__name__}.{name} must have shape {current.shape}; received {value.shape}"
-                )
-            current[...] = value
-        else:
-            object.__setattr__(self, name, value)
 
     # -- sizes --------------------------------------------------------------
 
