@@ -15,9 +15,9 @@ import numpy as np
 from . import functional as F
 from . import losses as losses_module
 from .init import as_generator
-from .layers import Flatten, Layer, activation
+from .layers import Dense, Flatten, Layer, activation
 from . import metrics as metrics_module
-from .validation import check_array, check_features, check_finite
+from .validation import check_array, check_features, check_finite, check_one_of
 
 DTYPES = ("float32", "float64")
 
@@ -41,11 +41,10 @@ class Sequential:
         if not self.layers:
             raise ValueError("Sequential needs at least one layer; received an empty list")
         try:  # np.dtype(None) is float64 and np.dtype("foo") a bare TypeError: name what is expected
-            known = dtype is not None and str(np.dtype(dtype)) in DTYPES
+            name = None if dtype is None else str(np.dtype(dtype))
         except TypeError:
-            known = False
-        if not known:
-            raise ValueError(f"Sequential: dtype must be one of {DTYPES}; received {dtype!r}")
+            name = dtype
+        check_one_of(name, "dtype", "Sequential", DTYPES)
         self.rng = rng
         self.dtype = np.dtype(dtype)
         self.loss = None  # set by fit or compile; tells predict what the outputs mean
@@ -66,14 +65,30 @@ class Sequential:
                 self.n_inputs, self._first_sized = need, i
                 self.takes_images = any(isinstance(l, Flatten) for l in self.layers[:i])
             if need is not None and size is not None and need != size:
-                raise ValueError(
-                    f"layer sizes do not chain: layer {i} ({type(layer).__name__}) expects {need} inputs "
-                    f"but layer {source} ({type(self.layers[source]).__name__}) outputs {size}")
+                raise ValueError(f"layer sizes do not chain: the {self.describe(i)} expects {need} inputs but "
+                                 f"the {self.describe(source)} outputs {size}")
             new = layer.output_size(size if size is not None else need)
             if new != size:
                 source = i
             size = new
         self.n_outputs = size
+
+    # -- naming, the tutorial's way ----------------------------------------------
+
+    def layer_number(self, i):
+        """The tutorial's number l of ``model.layers[i]``: the l-th Dense layer and the layers that
+        follow it up to the next Dense (its activation, BatchNorm, Dropout) make up layer l; layers
+        before the first Dense are layer 0."""
+        return sum(isinstance(layer, Dense) for layer in self.layers[:i + 1])
+
+    def describe(self, i):
+        """``model.layers[i]`` as a person reads it: "Dense of layer 2 (model.layers[2])"."""
+        return f"{type(self.layers[i]).__name__} of layer {self.layer_number(i)} (model.layers[{i}])"
+
+    def parameter_names(self):
+        """Every parameter in the order of the flat buffer: (label, layer, name), e.g. ("W[1]", dense, "W")."""
+        return [(f"{name}[{self.layer_number(i)}]", layer, name)
+                for i, layer in enumerate(self.layers) for name in layer.param_names]
 
     def _build(self):
         """Initialise every layer from one Generator, then gather the parameters into flat buffers."""

@@ -13,8 +13,6 @@ import inspect
 
 import numpy as np
 
-from ..validation import is_whole
-
 from ..init import as_generator
 
 
@@ -147,9 +145,3 @@ class Layer:
         defaults = {k: p.default for k, p in inspect.signature(type(self).__init__).parameters.items()}
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items() if defaults.get(k) != v)
         return f"{type(self).__name__}({args})"
-
-
-def check_positive_int(value, name, owner):
-    if not is_whole(value, 1):
-        raise ValueError(f"{owner}: {name} must be a positive integer; received {value!r}")
-    return int(value)

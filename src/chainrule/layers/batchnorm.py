@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Layer, check_positive_int
+from ..validation import check_fraction, check_int, check_positive
+from .base import Layer
 
 
 class BatchNorm(Layer):
@@ -39,13 +40,9 @@ class BatchNorm(Layer):
 
     def __init__(self, features, momentum=0.1, eps=1e-5):
         super().__init__()
-        self.features = check_positive_int(features, "features", "BatchNorm")
-        if not 0.0 <= momentum <= 1.0:
-            raise ValueError(f"BatchNorm: momentum must be in [0, 1]; received {momentum!r}")
-        if eps <= 0:
-            raise ValueError(f"BatchNorm: eps must be > 0; received {eps!r}")
-        self.momentum = float(momentum)
-        self.eps = float(eps)
+        self.features = check_int(features, "features", "BatchNorm", low=1)
+        self.momentum = check_fraction(momentum, "momentum", "BatchNorm", include_one=True)
+        self.eps = check_positive(eps, "eps", "BatchNorm")
 
     def init_params(self, rng, dtype):
         return {"gamma": np.ones(self.features, dtype), "beta": np.zeros(self.features, dtype)}

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from .. import init as initializers
-from .base import Layer, check_positive_int
+from ..validation import check_int, check_non_negative
+from .base import Layer
 
 
 class Dense(Layer):
@@ -33,15 +34,13 @@ class Dense(Layer):
 
     def __init__(self, n_in, n_out, init="he_uniform", bias_init="zeros", l1=0.0, l2=0.0):
         super().__init__()
-        self.n_in = check_positive_int(n_in, "n_in", "Dense")
-        self.n_out = check_positive_int(n_out, "n_out", "Dense")
+        self.n_in = check_int(n_in, "n_in", "Dense", low=1)
+        self.n_out = check_int(n_out, "n_out", "Dense", low=1)
         self.init = init
         self.bias_init = bias_init
         initializers.get(init), initializers.get(bias_init)  # fail now on a bad name
-        if l1 < 0 or l2 < 0:
-            raise ValueError(f"Dense: l1 and l2 must be >= 0; received l1={l1!r}, l2={l2!r}")
-        self.l1 = float(l1)
-        self.l2 = float(l2)
+        self.l1 = check_non_negative(l1, "l1", "Dense")
+        self.l2 = check_non_negative(l2, "l2", "Dense")
 
     def init_params(self, rng, dtype):
         return {

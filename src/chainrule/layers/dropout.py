@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..init import as_generator
+from ..validation import check_fraction
 from .base import Layer
 
 
@@ -19,9 +20,7 @@ class Dropout(Layer):
 
     def __init__(self, p=0.5):
         super().__init__()
-        if not 0.0 <= p < 1.0:
-            raise ValueError(f"Dropout: p must be in [0, 1); received {p!r}")
-        self.p = float(p)
+        self.p = check_fraction(p, "p", "Dropout")
 
     def build(self, rng=None, dtype="float32"):
         self.rng = as_generator(rng)
