@@ -108,11 +108,11 @@ def chain_rule_network():
     vector_cost = loss.forward(model.forward(X), y)
     model.backward(loss.backward())
     dense1, dense2 = model.layers[0], model.layers[2]
-    vector = {"layer0.W": dense1.dW, "layer0.b": dense1.db, "layer2.W": dense2.dW, "layer2.b": dense2.db}
+    vector = {"W[1]": dense1.dW, "b[1]": dense1.db, "W[2]": dense2.dW, "b[2]": dense2.db}
 
     print(f"  cost: autograd {cost.data:.10f}   vectorised {vector_cost:.10f}")
     print(f"  the autograd graph holds {n_values} Values; the vectorised pass is a few matrix products")
-    names = {"layer0.W": "dW[1]", "layer0.b": "db[1]", "layer2.W": "dW[2]", "layer2.b": "db[2]"}
+    names = {key: "d" + key for key in vector}
     worst = 0.0
     for key, label in names.items():
         print(f"  {label}, shape {vector[key].shape}")

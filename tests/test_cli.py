@@ -125,10 +125,9 @@ def test_train_from_a_recipe_writes_a_complete_run_directory(digits_run):
     assert 0 < card["wall_time_seconds"] < 60
     diagnostics = card["diagnostics"]
     assert diagnostics["epoch"] == 3
-    grad_norms = [v for k, v in diagnostics.items() if k.endswith("W.grad_norm")]
-    assert len(grad_norms) == 2 and all(np.isfinite(g) and g > 0 for g in grad_norms)
-    dead = [v for k, v in diagnostics.items() if k.endswith("dead_relu_fraction")]
-    assert len(dead) == 1 and 0.0 <= dead[0] <= 1.0
+    grad_norms = [diagnostics[f"dW[{l}].norm"] for l in (1, 2)]
+    assert all(np.isfinite(g) and g > 0 for g in grad_norms) and "dW[3].norm" not in diagnostics
+    assert 0.0 <= diagnostics["A[1].dead_relu_fraction"] <= 1.0
 
     for name in ("history", "confusion_matrix", "first_layer_weights", "misclassified"):
         assert_png(run_dir / "plots" / f"{name}.png")
@@ -146,8 +145,8 @@ def test_plain_prints_a_line_per_epoch_with_samples_per_second_eta_and_diagnosti
     epochs = [line for line in lines if line.startswith("epoch ")]
     assert [line.split()[1] for line in epochs] == ["1/3", "2/3", "3/3"]
     assert all("loss " in line and "samples/s" in line and "ETA" in line and "lr " in line for line in epochs)
-    diagnostics = [line for line in lines if "|dW| by layer" in line]
-    assert len(diagnostics) == 3 and all("dead ReLUs" in line for line in diagnostics)
+    diagnostics = [line for line in lines if "|dW[1]|" in line]
+    assert len(diagnostics) == 3 and all("dead ReLUs" in line and "|dW[2]|" in line for line in diagnostics)
     # each epoch's line is followed by its diagnostics line, then the result
     assert lines[:6:2] == epochs and lines[1:6:2] == diagnostics and len(lines) == 7
     assert err == ""
@@ -166,7 +165,7 @@ def test_default_output_is_one_line_per_epoch_off_a_terminal(tmp_path, capsys):
     lines = out.strip().splitlines()
     assert code == 0 and len(lines) == 5
     assert all(line.startswith(f"epoch {i}/4") for i, line in enumerate(lines[:4], 1))
-    assert not any("|dW|" in line for line in lines)  # diagnostics lines only with --plain
+    assert not any("|dW[" in line for line in lines)  # diagnostics lines only with --plain
     assert lines[-1].startswith("xor: test")
 
 
@@ -402,8 +401,7 @@ def test_gradcheck_without_a_model_checks_a_small_network(capsys):
     assert code == 0 and err == ""
     assert "relative error" in out.splitlines()[1] and "result" in out.splitlines()[1]
     rows = gradcheck_rows(out)
-    assert [row.split()[0] for row in rows] == ["dlayer0.W", "dlayer0.b", "dlayer2.W", "dlayer2.b", "dlayer4.W",
-                                                "dlayer4.b", "dX"]
+    assert [row.split()[0] for row in rows] == ["dW[1]", "db[1]", "dW[2]", "db[2]", "dW[3]", "db[3]", "dX"]
     assert all(row.split()[-1] == "pass" and float(row.split()[-2]) < 1e-6 for row in rows)
     assert out.strip().splitlines()[-1].startswith("7 of 7 gradients pass")
 
@@ -421,7 +419,7 @@ def test_gradcheck_a_trained_model(tmp_path, capsys):
     assert code == 0, out + err
     rows = gradcheck_rows(out)
     assert len(rows) == 7 and all(row.endswith("pass") for row in rows) and "FAIL" not in out
-    assert rows[0].startswith("dlayer0.W") and "(2, 16)" in rows[0]
+    assert rows[0].startswith("dW[1]") and "(2, 16)" in rows[0]
     assert rows[-1].startswith("dX") and "(3, 2)" in rows[-1]
     assert out.strip().splitlines()[-1].startswith("7 of 7 gradients pass")
 

@@ -34,7 +34,7 @@ import math
 import numpy as np
 
 from . import losses as losses_module
-from .layers import Dense, ReLU, Sigmoid, Tanh
+from .layers import Dense, ReLU, Sigmoid, Tanh, layer_numbers
 from .reference import SUPPORTED_LAYERS, SUPPORTED_LOSSES
 from .reference import sigmoid as scalar_sigmoid
 
@@ -286,8 +286,8 @@ def softplus(z):
 class ScalarNetwork:
     """A chainrule ``Sequential`` rebuilt out of ``Value`` scalars, neuron by neuron.
 
-    ``params`` maps "layer{i}.W" and "layer{i}.b" (the names ``gradient_report``
-    uses) to object arrays of Values shaped like W (n_in, n_out) and b (n_out,),
+    ``params`` maps "W[l]" and "b[l]" (the tutorial's names, as ``gradient_report``
+    uses them) to object arrays of Values shaped like W (n_in, n_out) and b (n_out,),
     copied from the model's weights. For one sample a[0] = x, layer by layer::
 
         Dense:       z_k = b_k + sum_j a_j W[j][k]
@@ -301,6 +301,7 @@ class ScalarNetwork:
 
     def __init__(self, layers, params):
         self.layers = layers
+        self.numbers = layer_numbers(layers)  # l of each layer, for the names W[l], b[l]
         self.params = params
         self.inputs = None  # the grid of Values of X from the last forward
 
@@ -308,13 +309,14 @@ class ScalarNetwork:
     def from_sequential(cls, model):
         """Copy the layers and weights of ``model`` (Dense, Tanh, ReLU, Sigmoid, Identity only)."""
         params = {}
+        numbers = layer_numbers(model.layers)
         for i, layer in enumerate(model.layers):
             if not isinstance(layer, SUPPORTED_LAYERS):
                 raise TypeError(f"ScalarNetwork supports the layers {[c.__name__ for c in SUPPORTED_LAYERS]}; "
-                                f"layer {i} is {type(layer).__name__}")
+                                f"model.layers[{i}] is {type(layer).__name__}")
             if isinstance(layer, Dense):
-                params[f"layer{i}.W"] = value_grid(layer.W)
-                params[f"layer{i}.b"] = value_grid(layer.b)
+                params[f"W[{numbers[i]}]"] = value_grid(layer.W)
+                params[f"b[{numbers[i]}]"] = value_grid(layer.b)
         return cls(list(model.layers), params)
 
     def forward(self, X):
@@ -329,9 +331,9 @@ class ScalarNetwork:
         """One sample through the network: a is a list of Values (the features x_j)."""
         for i, layer in enumerate(self.layers):
             if isinstance(layer, Dense):
-                W, b = self.params[f"layer{i}.W"], self.params[f"layer{i}.b"]
+                W, b = self.params[f"W[{self.numbers[i]}]"], self.params[f"b[{self.numbers[i]}]"]
                 if len(a) != W.shape[0]:
-                    raise ValueError(f"ScalarNetwork: layer {i} (Dense) expects {W.shape[0]} inputs; "
+                    raise ValueError(f"ScalarNetwork: the Dense of layer {self.numbers[i]} expects {W.shape[0]} inputs; "
                                      f"received {len(a)}")
                 a = [total([b[k]] + [a[j] * W[j, k] for j in range(W.shape[0])]) for k in range(W.shape[1])]
             elif isinstance(layer, Tanh):
@@ -373,7 +375,7 @@ class ScalarNetwork:
             C = -total(rows) / m
         for i, layer in enumerate(self.layers):
             if isinstance(layer, Dense) and (layer.l1 or layer.l2):
-                W = self.params[f"layer{i}.W"]
+                W = self.params[f"W[{self.numbers[i]}]"]
                 if layer.l2:  # + l2 sum W^2
                     C = C + layer.l2 * total(w * w for w in W.flat)
                 if layer.l1:  # + l1 sum |W|

@@ -40,7 +40,8 @@ def numeric_gradient(f, x, h=1e-6):
 
 
 def gradient_report(model, X, y, loss, h=1e-6, training=False):
-    """Relative error of every parameter's gradient and of dC/dX: {"layer0.W": 3e-11, ..., "X": ...}.
+    """Relative error of every parameter's gradient and of dC/dX, named as the tutorial names
+    them: {"W[1]": 3e-11, "b[1]": ..., "X": ...}.
 
     The model must be float64 (use ``model.copy("float64")``). Randomness
     (dropout masks) is replayed identically for every evaluation, and the
@@ -68,10 +69,10 @@ def gradient_report(model, X, y, loss, h=1e-6, training=False):
         resolution = np.finfo(np.float64).eps * max(abs(cost()), 1.0) / h
         dX = model.backward(loss.backward())
         report = {}
-        for i, layer in enumerate(model.layers):
-            for name, grad in layer.grads().items():
-                numeric = numeric_gradient(cost, getattr(layer, name), h)
-                report[f"layer{i}.{name}"] = relative_error(grad.copy(), numeric, 1e7 * resolution * np.sqrt(grad.size))
+        for label, layer, name in model.parameter_names():
+            grad = getattr(layer, "d" + name).copy()
+            numeric = numeric_gradient(cost, getattr(layer, name), h)
+            report[label] = relative_error(grad, numeric, 1e7 * resolution * np.sqrt(grad.size))
         report["X"] = relative_error(dX, numeric_gradient(cost, X, h), 1e7 * resolution * np.sqrt(X.size))
     finally:  # the model leaves as it came: its state and its random generators
         model.load_state_arrays(saved_state)

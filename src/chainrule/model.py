@@ -15,7 +15,7 @@ import numpy as np
 from . import functional as F
 from . import losses as losses_module
 from .init import as_generator
-from .layers import Dense, Flatten, Layer, activation
+from .layers import Flatten, Layer, Sigmoid, Softmax, activation, layer_numbers
 from . import metrics as metrics_module
 from .validation import check_array, check_features, check_finite, check_one_of
 
@@ -76,10 +76,8 @@ class Sequential:
     # -- naming, the tutorial's way ----------------------------------------------
 
     def layer_number(self, i):
-        """The tutorial's number l of ``model.layers[i]``: the l-th Dense layer and the layers that
-        follow it up to the next Dense (its activation, BatchNorm, Dropout) make up layer l; layers
-        before the first Dense are layer 0."""
-        return sum(isinstance(layer, Dense) for layer in self.layers[:i + 1])
+        """The tutorial's number l of ``model.layers[i]`` (see ``chainrule.layers.layer_numbers``)."""
+        return layer_numbers(self.layers)[i]
 
     def describe(self, i):
         """``model.layers[i]`` as a person reads it: "Dense of layer 2 (model.layers[2])"."""
@@ -87,8 +85,8 @@ class Sequential:
 
     def parameter_names(self):
         """Every parameter in the order of the flat buffer: (label, layer, name), e.g. ("W[1]", dense, "W")."""
-        return [(f"{name}[{self.layer_number(i)}]", layer, name)
-                for i, layer in enumerate(self.layers) for name in layer.param_names]
+        return [(f"{name}[{l}]", layer, name)
+                for l, layer in zip(layer_numbers(self.layers), self.layers) for name in layer.param_names]
 
     def _build(self):
         """Initialise every layer from one Generator, then gather the parameters into flat buffers."""
@@ -195,28 +193,42 @@ class Sequential:
         outs = [self.forward(X[i:i + batch_size]) for i in range(0, len(X), batch_size)]
         return np.concatenate(outs) if outs else np.empty((0, self.n_outputs or 0), self.dtype)
 
-    def _task(self):
+    def default_loss(self):
+        """The loss that says what the outputs mean, for predict, evaluate and explain: the
+        model's own (from fit or compile); else, by the last layer, CrossEntropy on a Softmax
+        output, BinaryCrossEntropy on a Sigmoid output (both from_logits=False), CrossEntropy on
+        several raw outputs (logits), and MSE on one raw output."""
         if self.loss is not None:
-            return self.loss.task
-        return "multiclass" if (self.n_outputs or 1) > 1 else "regression"
+            return self.loss
+        last = self.layers[-1]
+        if isinstance(last, Softmax):
+            return losses_module.CrossEntropy(from_logits=False)
+        if isinstance(last, Sigmoid):
+            return losses_module.BinaryCrossEntropy(from_logits=False)
+        return losses_module.CrossEntropy() if (self.n_outputs or 1) > 1 else losses_module.MSE()
+
+    @property
+    def task(self):
+        """What the outputs mean: "multiclass", "binary" or "regression" (from ``default_loss``)."""
+        return self.default_loss().task
 
     def predict_proba(self, X, batch_size=1024):
         """Class probabilities: softmax of the logits (m, k); for a binary model with one output
         [1 - p, p] (m, 2); for several independent binary outputs, p per output (m, k)."""
         out = self.predict_output(X, batch_size)
-        task = self._task()
-        from_logits = getattr(self.loss, "from_logits", True)
+        loss = self.default_loss()
+        task, from_logits = loss.task, getattr(loss, "from_logits", True)
         if task == "multiclass":
             return F.softmax(out) if from_logits else out
         if task == "binary":
             p = F.sigmoid(out) if from_logits else out
             return np.concatenate([1 - p, p], axis=1) if p.shape[1] == 1 else p
         raise ValueError("predict_proba needs a classifier (a model trained with cross_entropy or bce); "
-                         f"this model was trained with {self.loss!r}")
+                         f"this model's outputs are read with {loss!r}")
 
     def predict(self, X, batch_size=1024):
         """Class labels (m,) for a classifier; the raw outputs for a regression model."""
-        task = self._task()
+        task = self.task
         if task == "multiclass":
             return np.argmax(self.predict_output(X, batch_size), axis=1)
         if task == "binary":
@@ -226,7 +238,7 @@ class Sequential:
 
     def evaluate(self, X, y, loss=None, metrics=None, batch_size=1024):
         """The loss (with the layers' penalties) and metrics on (X, y), as a dict."""
-        loss = losses_module.get(loss if loss is not None else (self.loss or "mse"))
+        loss = losses_module.get(loss) if loss is not None else self.default_loss()
         out = self.predict_output(X, batch_size)
         y = check_finite(check_features(y, len(out), "y"), "y")
         Y = loss.targets(y, out.shape, out.dtype)
@@ -249,23 +261,25 @@ class Sequential:
         Returns the Explanation (its steps hold the matrices). The model is not changed."""
         from .explain import explain
 
-        result = explain(self, X, y, loss if loss is not None else (self.loss or "cross_entropy"), lr, decimals)
+        result = explain(self, X, y, loss if loss is not None else self.default_loss(), lr, decimals)
         if show:
             print(result.markdown() if markdown else result.text())
         return result
 
 
     def summary(self):
-        """A table of the layers, their output shapes and parameter counts."""
-        rows = [("#", "layer", "output shape", "params")]
+        """A table of the layers: the tutorial's layer number l, the index in ``model.layers``, the
+        layer, its output shape, its parameter count and the names of its parameters (W[l], b[l])."""
+        rows = [("layer", "[i]", "type", "output shape", "params", "parameters")]
         size = None
-        for i, layer in enumerate(self.layers):
+        for i, (l, layer) in enumerate(zip(layer_numbers(self.layers), self.layers)):
             size = layer.output_size(size if size is not None else layer.input_size())
             count = sum(v.size for v in layer.params().values())
-            rows.append((str(i), repr(layer), f"(None, {size if size is not None else '?'})", f"{count:,}"))
-        widths = [max(len(r[c]) for r in rows) for c in range(4)]
-        line = "-" * (sum(widths) + 6)
-        fmt = lambda r: "  ".join(v.ljust(w) if c < 3 else v.rjust(w) for c, (v, w) in enumerate(zip(r, widths)))
+            names = " ".join(f"{name}[{l}]" for name in layer.param_names)
+            rows.append((str(l), str(i), repr(layer), f"(None, {size if size is not None else '?'})", f"{count:,}", names))
+        widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
+        line = "-" * (sum(widths) + 2 * (len(widths) - 1))
+        fmt = lambda r: "  ".join(v.rjust(w) if c == 4 else v.ljust(w) for c, (v, w) in enumerate(zip(r, widths))).rstrip()
         body = [fmt(rows[0]), line, *map(fmt, rows[1:]), line,
                 f"total parameters: {self.num_params:,} ({self.dtype}, {self.params_.nbytes:,} bytes)"]
         return "\n".join(body)

@@ -35,7 +35,7 @@ import time
 import numpy as np
 
 from . import losses as losses_module
-from .layers import Dense, Identity, ReLU, Sigmoid, Tanh
+from .layers import Dense, Identity, ReLU, Sigmoid, Tanh, layer_numbers
 from .validation import is_whole
 
 SUPPORTED_LAYERS = (Dense, Tanh, ReLU, Sigmoid, Identity)
@@ -61,7 +61,7 @@ def _layers(model):
             specs.append((type(layer).__name__.lower(),))
         else:
             raise TypeError(f"the loop reference supports the layers {[c.__name__ for c in SUPPORTED_LAYERS]}; "
-                            f"layer {i} is {type(layer).__name__}")
+                            f"model.layers[{i}] is {type(layer).__name__}")
     return specs
 
 
@@ -202,8 +202,9 @@ def loop_gradients(model, X, y, loss):
                 if l1:  # C += l1 |w|;  dW += l1 sign(w)
                     cost += l1 * abs(w)
                     dW[l][j][k_] += l1 * ((w > 0) - (w < 0))
-        grads[f"layer{l}.W"] = np.array(dW[l], dtype=np.float64).reshape(model.layers[l].W.shape)
-        grads[f"layer{l}.b"] = np.array(db[l], dtype=np.float64)
+        number = layer_numbers(model.layers)[l]
+        grads[f"W[{number}]"] = np.array(dW[l], dtype=np.float64).reshape(model.layers[l].W.shape)
+        grads[f"b[{number}]"] = np.array(db[l], dtype=np.float64)
     return cost, grads
 
 
@@ -212,10 +213,8 @@ def vectorised_gradients(model, X, y, loss):
     loss = losses_module.get(loss)
     cost = loss.forward(model.forward(X), y) + model.penalty()
     model.backward(loss.backward(), need_input_grad=False)
-    grads = {}
-    for i, layer in enumerate(model.layers):
-        for name, grad in layer.grads().items():
-            grads[f"layer{i}.{name}"] = grad.astype(np.float64)  # a copy
+    grads = {label: getattr(layer, "d" + name).astype(np.float64)  # a copy
+             for label, layer, name in model.parameter_names()}
     return cost, grads
 
 

@@ -23,8 +23,7 @@ def run(args):
     if args.model:
         model, _ = load_model_or_run(args.model)
         model = model.copy("float64")
-        n_in = next(layer.input_size() for layer in model.layers if layer.input_size())
-        loss = model.loss or losses.MSE()
+        n_in, loss = model.n_inputs, model.default_loss()
     else:
         model = Sequential([Dense(5, 8), Tanh(), Dense(8, 6), Tanh(), Dense(6, 3)], rng=args.seed, dtype="float64")
         n_in, loss = 5, losses.CrossEntropy()
@@ -40,12 +39,9 @@ def run(args):
     report = gradient_report(model, X, y, loss)
     print(f"{'gradient':<18}{'shape':<14}{'relative error':>16}  result")
     failed = 0
+    shapes = {label: getattr(layer, name).shape for label, layer, name in model.parameter_names()}
     for name, error in report.items():
-        if name == "X":
-            shape = X.shape
-        else:
-            layer_index, param = name[5:].split(".")
-            shape = getattr(model.layers[int(layer_index)], param).shape
+        shape = X.shape if name == "X" else shapes[name]
         ok = error < args.tolerance
         failed += not ok
         print(f"{'d' + name:<18}{str(shape):<14}{error:>16.2e}  {'pass' if ok else 'FAIL'}")

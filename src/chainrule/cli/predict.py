@@ -26,7 +26,7 @@ def run(args):
     X = read_inputs(args.input, first, args.invert)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    if model._task() == "regression":
+    if model.task == "regression":
         out = model.predict(X)
         writer.writerow([f"output{j}" for j in range(out.shape[1])])
         writer.writerows(out.tolist())

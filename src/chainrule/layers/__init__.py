@@ -27,4 +27,15 @@ def activation(name):
     return ACTIVATIONS[key]()
 
 
-__all__ = ["Layer", "LAYERS", "ACTIVATIONS", "activation", *LAYERS]
+def layer_numbers(layers):
+    """The tutorial's number l of each layer in a list: the l-th Dense layer and the layers that
+    follow it up to the next Dense (its activation, BatchNorm, Dropout) make up layer l; layers
+    before the first Dense are layer 0. [Dense, ReLU, Dense, Softmax] -> [1, 1, 2, 2]."""
+    numbers, l = [], 0
+    for layer in layers:
+        l += isinstance(layer, Dense)
+        numbers.append(l)
+    return numbers
+
+
+__all__ = ["Layer", "LAYERS", "ACTIVATIONS", "activation", "layer_numbers", *LAYERS]

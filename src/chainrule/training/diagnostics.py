@@ -6,20 +6,21 @@ import sys
 
 import numpy as np
 
-from ..layers import ReLU
+from ..layers import ReLU, layer_numbers
 from .callbacks import Callback
 
 
 def layer_diagnostics(model):
-    """For each layer with parameters: ||dW|| and ||W|| from the last step; for each ReLU,
-    the fraction of units that were zero for every row of the batch it saw last (dead units)."""
+    """For every parameter (named as the tutorial names it): ||dW[l]|| and ||W[l]|| from the last
+    step; for each ReLU of layer l, the fraction of its units A[l] that were zero for every row of
+    the batch it saw last (dead units). Keys: "dW[1].norm", "W[1].norm", "A[1].dead_relu_fraction"."""
     report = {}
-    for i, layer in enumerate(model.layers):
-        for name in layer.param_names:
-            report[f"layer{i}.{name}.grad_norm"] = float(np.linalg.norm(getattr(layer, "d" + name)))
-            report[f"layer{i}.{name}.norm"] = float(np.linalg.norm(getattr(layer, name)))
+    for label, layer, name in model.parameter_names():
+        report[f"d{label}.norm"] = float(np.linalg.norm(getattr(layer, "d" + name)))
+        report[f"{label}.norm"] = float(np.linalg.norm(getattr(layer, name)))
+    for l, layer in zip(layer_numbers(model.layers), model.layers):
         if isinstance(layer, ReLU) and hasattr(layer, "A"):
-            report[f"layer{i}.dead_relu_fraction"] = float(np.mean(np.all(layer.A <= 0, axis=0)))
+            report[f"A[{l}].dead_relu_fraction"] = float(np.mean(np.all(layer.A <= 0, axis=0)))
     return report
 
 
@@ -38,9 +39,9 @@ class Diagnostics(Callback):
         report = getattr(self, "last_step", None) or layer_diagnostics(self.model)
         self.records.append({"epoch": epoch + 1, **report})
         if self.verbose:
-            grads = " ".join(f"{k.split('.')[0][5:]}:{v:.2g}" for k, v in report.items() if k.endswith("W.grad_norm"))
+            grads = "  ".join(f"|{k[:-5]}| {v:.2g}" for k, v in report.items() if k.startswith("dW["))
             dead = [v for k, v in report.items() if k.endswith("dead_relu_fraction")]
-            line = f"  |dW| by layer {grads}"
+            line = f"  {grads}"
             if dead:
                 line += f"  dead ReLUs {max(dead):.0%}"
             print(line, file=self.stream or sys.stdout, flush=True)
