@@ -316,17 +316,18 @@ def test_x_of_strings():
 # -- fit arguments ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("batch_size", [0, -1, 2.5, "32", None])
-def test_bad_batch_size(digits, batch_size):
+@pytest.mark.parametrize("batch_size, error", [(0, ValueError), (-1, ValueError), (2.5, TypeError), ("32", TypeError),
+                                               (None, TypeError)])
+def test_bad_batch_size(digits, batch_size, error):
     X, y = digits
-    with pytest.raises(ValueError, match=re.escape(f"batch_size must be an integer >= 1; received {batch_size!r}")):
+    with pytest.raises(error, match=re.escape(f"fit: batch_size must be an integer >= 1; received {batch_size!r}")):
         fit(mlp(), X, y, batch_size=batch_size)
 
 
-@pytest.mark.parametrize("epochs", [-1, 1.5])
-def test_bad_epochs(digits, epochs):
+@pytest.mark.parametrize("epochs, error", [(-1, ValueError), (1.5, TypeError)])
+def test_bad_epochs(digits, epochs, error):
     X, y = digits
-    with pytest.raises(ValueError, match=re.escape(f"epochs must be an integer >= 0; received {epochs!r}")):
+    with pytest.raises(error, match=re.escape(f"fit: epochs must be an integer >= 0; received {epochs!r}")):
         fit(mlp(), X, y, epochs=epochs)
 
 
@@ -338,10 +339,11 @@ def test_zero_epochs_trains_nothing(digits):
     assert history.history == {} and np.array_equal(model.params_, before)
 
 
-@pytest.mark.parametrize("split", [-0.1, 1.0, 2])
+@pytest.mark.parametrize("split", [-0.1, 1.0, 2, float("nan")])
 def test_bad_validation_split(digits, split):
     X, y = digits
-    with pytest.raises(ValueError, match=re.escape(f"validation_split must be in [0, 1); received {split!r}")):
+    with pytest.raises(ValueError, match=re.escape(f"fit: validation_split must be a finite number in [0, 1); "
+                                                   f"received {float(split)!r}")):
         fit(mlp(), X, y, validation_split=split)
 
 

@@ -20,7 +20,7 @@ from .. import losses as losses_module
 from .. import optim
 from ..layers import BatchNorm
 from .. import metrics as metrics_module
-from ..validation import check_features, check_finite, is_whole
+from ..validation import check_bool, check_features, check_finite, check_fraction, check_int, check_one_of
 from . import progress
 from .callbacks import Callback, History
 
@@ -53,67 +53,92 @@ def fit(model, X, y, loss=None, optimizer="adam", epochs=10, batch_size=32, vali
     """
     loss = losses_module.get(loss if loss is not None else _model_loss(model))
     optimizer = optim.get(optimizer)
-    _check_positive_int(batch_size, "batch_size")
-    _check_positive_int(epochs, "epochs", allow_zero=True)
+    check_int(batch_size, "batch_size", "fit", low=1)
+    check_int(epochs, "epochs", "fit", low=0)
+    check_int(initial_epoch, "initial_epoch", "fit", low=0)
+    check_one_of(verbose, "verbose", "fit", (0, 1, 2))
+    check_bool(shuffle, "shuffle", "fit")
+    data = prepare_data(model, X, y, loss, batch_size, validation_data, validation_split)
+    model.compile(loss)
+    names = metrics_module.resolve(metrics, loss)
+    history = history or History()
+    params = {"epochs": epochs, "steps": math.ceil(len(data.X) / batch_size), "samples": len(data.X),
+              "batch_size": batch_size}
+    callbacks = set_up_callbacks(model, optimizer, params, history, callbacks, verbose)
+    model.stop_training = False
+    for cb in callbacks:
+        cb.on_train_begin()
+    buffers = Buffers(data.X, data.Y, batch_size)
+    for epoch in range(initial_epoch, epochs):
+        run_epoch(model, data, epoch, batch_size, loss, optimizer, callbacks, buffers, names, shuffle)
+        if model.stop_training:
+            break
+    for cb in callbacks:
+        cb.on_train_end()
+    return history
+
+
+class TrainingData:
+    """What fit trains on: X in the model's dtype, the targets y as given and as the loss wants
+    them (Y, a float array of the output's shape), and the validation pair (or None)."""
+
+    def __init__(self, X, y, Y, validation):
+        self.X, self.y, self.Y, self.validation = X, y, Y, validation
+
+
+def prepare_data(model, X, y, loss, batch_size, validation_data=None, validation_split=0.0):
+    """Check (X, y) once, split off the validation rows, preprocess, and turn y into Y."""
     X = np.asarray(X)
     y = check_features(y, len(X), "y")
-    if not 0.0 <= validation_split < 1.0:
-        raise ValueError(f"validation_split must be in [0, 1); received {validation_split!r}")
+    check_fraction(validation_split, "validation_split", "fit")
     if validation_split and validation_data is None:
         cut = len(X) - int(round(len(X) * validation_split))
         if cut < 1 or cut == len(X):
-            raise ValueError(f"validation_split={validation_split} leaves no training or validation rows out of {len(X)}")
+            raise ValueError(f"fit: validation_split={validation_split} leaves no training or validation rows "
+                             f"out of {len(X)}")
         X, y, validation_data = X[:cut], y[:cut], (X[cut:], y[cut:])
     X = check_finite(model.as_input(model.preprocess(X)), "X")
     n_out = model.forward(X[:1]).shape[1]
     Y = np.ascontiguousarray(loss.targets(check_finite(np.asarray(y), "y"), (len(X), n_out), model.dtype))
-    model.compile(loss)
-    names = metrics_module.resolve(metrics, loss)
-
-    history = history or History()
-    callbacks = [history, *(callbacks or [])]
-    if verbose:  # right after History, so that its line comes before any other callback's output
-        callbacks.insert(1, progress.ProgressBar() if verbose == 1 and progress.bar_available() else progress.ProgressLog())
-    m = len(X)
-    steps = math.ceil(m / batch_size)
-    params = {"epochs": epochs, "steps": steps, "samples": m, "batch_size": batch_size}
-    for cb in callbacks:
-        if not isinstance(cb, Callback):
-            raise TypeError(f"callbacks must be chainrule Callback objects; received {type(cb).__name__}")
-        cb.set_context(model, optimizer, params)
-    model.stop_training = False
-    for cb in callbacks:
-        cb.on_train_begin()
-
     if len(X) % batch_size == 1 and any(isinstance(layer, BatchNorm) for layer in model.layers):
         raise ValueError(f"BatchNorm needs at least 2 rows per batch, but {len(X)} rows in batches of {batch_size} "
                          f"leave a last batch of 1 row; choose another batch_size (e.g. {batch_size + 1})")
-    buffers = Buffers(X, Y, batch_size)
+    return TrainingData(X, y, Y, validation_data)
 
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        for epoch in range(initial_epoch, epochs):
-            start_time = time.perf_counter()
-            logs = {}
-            for cb in callbacks:
-                cb.on_epoch_begin(epoch, logs)
-            order = model.rng_.permutation(m) if shuffle else np.arange(m)
-            logs["loss"] = train_epoch(model, X, Y, order, batch_size, loss, optimizer, callbacks, buffers, epoch)
-            y_seen = y[order]
-            for name in names:
-                logs[name] = metrics_module.compute(name, y_seen, buffers.outputs, loss)
-            if validation_data is not None:
-                Xv, yv = validation_data
-                for key, value in model.evaluate(Xv, yv, loss=loss, metrics=names).items():
-                    logs["val_" + key] = value
-            logs["lr"] = optimizer.lr
-            logs["time"] = time.perf_counter() - start_time
-            for cb in callbacks:
-                cb.on_epoch_end(epoch, logs)
-            if model.stop_training:
-                break
+
+def set_up_callbacks(model, optimizer, params, history, callbacks, verbose):
+    """History first, then the progress display, then the user's callbacks, each told the run's context."""
+    callbacks = [history, *(callbacks or [])]
+    if verbose:  # right after History, so that its line comes before any other callback's output
+        bar = verbose == 1 and progress.bar_available()
+        callbacks.insert(1, progress.ProgressBar() if bar else progress.ProgressLog())
     for cb in callbacks:
-        cb.on_train_end()
-    return history
+        if not isinstance(cb, Callback):
+            raise TypeError(f"fit: callbacks must be chainrule Callback objects; received {type(cb).__name__}")
+        cb.set_context(model, optimizer, params)
+    return callbacks
+
+
+def run_epoch(model, data, epoch, batch_size, loss, optimizer, callbacks, buffers, names, shuffle):
+    """One epoch: the callbacks' hooks, the gradient steps, the metrics and the validation numbers."""
+    start_time = time.perf_counter()
+    logs = {}
+    for cb in callbacks:
+        cb.on_epoch_begin(epoch, logs)
+    order = model.rng_.permutation(len(data.X)) if shuffle else np.arange(len(data.X))
+    logs["loss"] = train_epoch(model, data.X, data.Y, order, batch_size, loss, optimizer, callbacks, buffers, epoch)
+    y_seen = data.y[order]
+    for name in names:
+        logs[name] = metrics_module.compute(name, y_seen, buffers.outputs, loss)
+    if data.validation is not None:
+        X_val, y_val = data.validation
+        for key, value in model.evaluate(X_val, y_val, loss=loss, metrics=names).items():
+            logs["val_" + key] = value
+    logs["lr"] = optimizer.lr
+    logs["time"] = time.perf_counter() - start_time
+    for cb in callbacks:
+        cb.on_epoch_end(epoch, logs)
+    return logs
 
 
 class Buffers:
@@ -140,12 +165,9 @@ def train_epoch(model, X, Y, order, batch_size, loss, optimizer, callbacks, buff
         # the indices are valid by construction; mode="clip" lets NumPy gather without a copy
         Xb = np.take(X, idx, axis=0, out=buffers.X[:b], mode="clip")
         Yb = np.take(Y, idx, axis=0, out=buffers.Y[:b], mode="clip")
-        out = model.forward(Xb, training=True, check=False)         # A[L] (X was checked once)
-        value = loss.forward(out, Yb) + model.penalty()             # C
+        out, value = train_step(model, Xb, Yb, loss, optimizer)
         if not math.isfinite(value):
             _diverged(model, snapshot, optimizer, value, epoch, step, steps, X)
-        model.backward(loss.backward(), need_input_grad=False)      # dW[l], db[l]
-        optimizer.step(model)                                       # W[l] := W[l] - alpha dW[l], ...
         buffers.outputs[rows] = out
         total += value * b
         for cb in callbacks:
@@ -153,6 +175,22 @@ def train_epoch(model, X, Y, order, batch_size, loss, optimizer, callbacks, buff
     if not np.all(np.isfinite(model.params_)):  # the epoch's last step overflowed the weights
         _diverged(model, snapshot, optimizer, "weights", epoch, steps - 1, steps, X)
     return total / m
+
+
+def train_step(model, X_b, Y_b, loss, optimizer):
+    """One gradient step on a mini-batch; returns A[L] and the cost C.
+
+    Overflow in a diverging step is expected (the caller sees C become NaN or infinite, and
+    goes back to finite weights), so floating-point warnings are silenced here and only here.
+    A NaN cost skips the update.
+    """
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        out = model.forward(X_b, training=True, check=False)    # A[L] (X was checked once)
+        value = loss.forward(out, Y_b) + model.penalty()        # C
+        if math.isfinite(value):
+            model.backward(loss.backward(), need_input_grad=False)  # dW[l], db[l]
+            optimizer.step(model)                                   # W[l] := W[l] - alpha dW[l], ...
+    return out, value
 
 
 class Snapshot:
@@ -186,9 +224,3 @@ def _model_loss(model):
     if model.loss is None:
         raise ValueError("fit needs a loss: pass loss='cross_entropy', 'bce', 'mse' or 'huber' (or a Loss object)")
     return model.loss
-
-
-def _check_positive_int(value, name, allow_zero=False):
-    low = 0 if allow_zero else 1
-    if not is_whole(value, low):
-        raise ValueError(f"{name} must be an integer >= {low}; received {value!r}")
