@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from chainrule import benchmark
+from chainrule.benchmark.rounds import speed_entries
 
 TRAIN_CONFIGS = ("headline", "batch32", "batch512", "wide")
 
@@ -158,7 +159,7 @@ def test_speed_entries_pair_runs_by_round_and_set_each_against_its_rounds_peak()
     runs = {"chainrule": [300.0, 100.0, 200.0], "pytorch": [100.0, 80.0, 100.0], "sklearn": [1.0]}
     errors = {"sklearn": ("missing", "not installed")}
     flops, peaks = 6e6, [60.0, 20.0, 30.0]  # FLOPs per sample; GFLOP/s per round
-    entries = benchmark._speed_entries(list(runs), runs, errors, flops, peaks, samples=1000)
+    entries = speed_entries(list(runs), runs, errors, flops, peaks, samples=1000)
     ours, torch_entry = entries["chainrule"], entries["pytorch"]
     assert entries["sklearn"] == {"status": "missing", "reason": "not installed"}
     assert (ours["samples_per_s"], ours["median_samples_per_s"], ours["seconds"]) == (300.0, 200.0, 1000 / 300)
