@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from chainrule import benchmark
+from chainrule.benchmark.rounds import speed_entries
 
 TRAIN_CONFIGS = ("headline", "batch32", "batch512", "wide")
 
@@ -144,10 +145,15 @@ def test_memory_budget_and_time_to_accuracy_mechanics():
     rng = np.random.default_rng(1)
     data = {"X": rng.random((256, 784), dtype=np.float32), "y": np.arange(256) % 10,
             "X_test": rng.random((50, 784), dtype=np.float32), "y_test": np.arange(50) % 10}
-    info = {}
-    reached = benchmark.time_to_accuracy("chainrule", (784, 8, 10), target=0.0, max_epochs=2, data=data, info=info)
-    assert reached is not None and reached[1] == 1 and reached[0] > 0
-    assert benchmark.time_to_accuracy("chainrule", (784, 8, 10), target=1.01, max_epochs=2, data=data) is None
+    for system in [s for s in ("chainrule", "pytorch") if benchmark.peer_status(s) == "ok"]:
+        info = {}
+        reached = benchmark.time_to_accuracy(system, (784, 8, 10), target=0.0, max_epochs=2, data=data, info=info)
+        assert reached is not None and reached[1] == 1 and reached[0] > 0, system
+        assert len(info["history"]) == 1, system  # training stops at the epoch that reaches the target
+        info = {}
+        assert benchmark.time_to_accuracy(system, (784, 8, 10), target=1.01, max_epochs=2, data=data,
+                                          info=info) is None, system
+        assert [h["epoch"] for h in info["history"]] == [1, 2], system
     with pytest.raises(ValueError):
         benchmark.time_to_accuracy("sklearn", (784, 8, 10), data=data)
 
@@ -158,7 +164,7 @@ def test_speed_entries_pair_runs_by_round_and_set_each_against_its_rounds_peak()
     runs = {"chainrule": [300.0, 100.0, 200.0], "pytorch": [100.0, 80.0, 100.0], "sklearn": [1.0]}
     errors = {"sklearn": ("missing", "not installed")}
     flops, peaks = 6e6, [60.0, 20.0, 30.0]  # FLOPs per sample; GFLOP/s per round
-    entries = benchmark._speed_entries(list(runs), runs, errors, flops, peaks, samples=1000)
+    entries = speed_entries(list(runs), runs, errors, flops, peaks, samples=1000)
     ours, torch_entry = entries["chainrule"], entries["pytorch"]
     assert entries["sklearn"] == {"status": "missing", "reason": "not installed"}
     assert (ours["samples_per_s"], ours["median_samples_per_s"], ours["seconds"]) == (300.0, 200.0, 1000 / 300)
