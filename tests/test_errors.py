@@ -82,6 +82,28 @@ def test_bad_dropout_probability(p):
         cr.Dropout(p)
 
 
+BAD_ARGUMENTS = [
+    # (constructor, argument, bad value, error, expected)
+    (cr.LeakyReLU, "negative_slope", float("nan"), ValueError, "a finite number"),
+    (cr.LeakyReLU, "negative_slope", "0.1", TypeError, "a finite number"),
+    (cr.ELU, "alpha", float("inf"), ValueError, "a finite number"),
+    (cr.ELU, "alpha", True, TypeError, "a finite number"),
+    (cr.GELU, "approximate", "erf", ValueError, "one of ['none', 'tanh']"),
+    (cr.losses.Huber, "delta", 0.0, ValueError, "a finite number > 0"),
+    (cr.losses.Huber, "delta", float("nan"), ValueError, "a finite number > 0"),
+    (cr.losses.Huber, "delta", "1", TypeError, "a finite number > 0"),
+    (cr.losses.BinaryCrossEntropy, "from_logits", "no", TypeError, "True or False"),
+    (cr.losses.CrossEntropy, "from_logits", 1, TypeError, "True or False"),
+]
+
+
+@pytest.mark.parametrize("cls, name, value, error, expected", BAD_ARGUMENTS, ids=lambda v: repr(v)[:30])
+def test_bad_activation_and_loss_arguments(cls, name, value, error, expected):
+    message = f"{cls.__name__}: {name} must be {expected}; received {value!r}"
+    with pytest.raises(error, match=re.escape(message)):
+        cls(**{name: value})
+
+
 @pytest.mark.parametrize("dtype", ["int32", "float16", "foo", None, np.complex128])
 def test_bad_dtype(dtype):
     with pytest.raises(ValueError, match=re.escape("Sequential: dtype must be one of ['float32', 'float64']; received")):

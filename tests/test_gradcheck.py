@@ -169,6 +169,10 @@ LOSS_CASES = {
                        lambda rng: cr.functional.softmax(rng.normal(size=(M, K)))),
     "CE-probs-int-labels": ([cr.Softmax()], L.CrossEntropy(from_logits=False), _labels),
     "CE-probs-one-hot": ([cr.Softmax()], L.CrossEntropy(from_logits=False), lambda rng: np.eye(K)[_labels(rng)]),
+    # soft rows that do not sum to 1: dZ = (P * rowsum(Y) - Y) / m, fused or through Softmax
+    "CE-logits-soft-unnormalised": ([], L.CrossEntropy(from_logits=True), lambda rng: rng.uniform(0, 2, size=(M, K))),
+    "CE-probs-soft-unnormalised": ([cr.Softmax()], L.CrossEntropy(from_logits=False),
+                                   lambda rng: rng.uniform(0, 2, size=(M, K))),
     "string-mse": ([], "mse", lambda rng: rng.normal(size=(M, K))),
     "string-cross_entropy": ([], "cross_entropy", _labels),
     "string-bce": ([], "bce", lambda rng: rng.integers(0, 2, size=(M, K))),

@@ -220,6 +220,7 @@ ONE_HOT = np.eye(K)[LABELS]
 SOFT = np.exp(_rng.normal(size=(M, K)))
 SOFT /= SOFT.sum(axis=1, keepdims=True)
 P_CAT = np.exp(Z) / np.exp(Z).sum(axis=1, keepdims=True)
+SOFT_UNNORMALISED = _rng.uniform(0.0, 1.0, size=(M, K))  # row sums from about 0.5 to 3
 
 
 def t_targets(y):
@@ -243,6 +244,10 @@ LOSSES = {
     "ce_probs_labels": (cr.losses.CrossEntropy(False), P_CAT, LABELS, lambda p, y: TF.nll_loss(torch.log(p), y)),
     "ce_probs_soft": (cr.losses.CrossEntropy(False), P_CAT, SOFT,
                       lambda p, y: -(y * torch.log(p)).sum() / p.shape[0]),
+    # soft rows that do not sum to 1: torch's gradient is (P * rowsum(Y) - Y) / m
+    "ce_logits_soft_unnormalised": (cr.losses.CrossEntropy(True), Z, SOFT_UNNORMALISED, TF.cross_entropy),
+    "ce_probs_soft_unnormalised": (cr.losses.CrossEntropy(False), P_CAT, SOFT_UNNORMALISED,
+                                   lambda p, y: -(y * torch.log(p)).sum() / p.shape[0]),
 }
 
 
@@ -257,6 +262,38 @@ def test_loss_value_and_gradient_match_torch(name):
     close(value, value_t)
     assert grad.shape == A.shape
     close(grad, A_t.grad)
+
+
+def test_cross_entropy_with_soft_rows_not_summing_to_one_matches_torch():
+    """Soft targets need not sum to 1 (torch takes any non-negative rows): the fused gradient is then
+    (P * rowsum(Y) - Y) / m, not (P - Y) / m, which is 13% off for the row [.2, .3, .9] here."""
+    Z_ = np.random.default_rng(3).normal(size=(4, 3))
+    Y = np.array([[0.2, 0.3, 0.9], [0.0, 0.1, 0.2], [1.5, 0.0, 0.5], [0.0, 1.0, 0.0]])
+    Z_t = tt(Z_, grad=True)
+    value_t = TF.cross_entropy(Z_t, tt(Y))
+    value_t.backward()
+    loss = cr.losses.CrossEntropy()
+    value, grad = loss(Z_, Y), loss.backward()
+    close(value, value_t, rtol=1e-10)
+    close(grad, Z_t.grad, rtol=1e-10)
+    close(loss.gradient(Z_, Y), Z_t.grad, rtol=1e-10)  # the evaluation path, the same function
+    # and through a Softmax layer with the loss on probabilities
+    softmax, on_probs = cr.Softmax(), cr.losses.CrossEntropy(from_logits=False)
+    close(on_probs(softmax.forward(Z_), Y), value_t, rtol=1e-10)
+    close(softmax.backward(on_probs.backward()), Z_t.grad, rtol=1e-10)
+
+
+def test_gelu_with_chainrules_own_erf_matches_torch(monkeypatch):
+    """Without SciPy, GELU runs on chainrule's own erf; it matches torch as closely."""
+    monkeypatch.setattr(cr.functional, "_erf_impl", cr.functional.erf_rational)
+    X = np.concatenate([batch((6, 5)) * 3, [[-40.0, -8.0, 0.0, 8.0, 40.0]]])
+    layer = cr.GELU().build(dtype="float64")
+    X_t = tt(X, grad=True)
+    A_t = nn.GELU()(X_t)
+    close(layer.forward(X), A_t)
+    G = np.random.default_rng(4).normal(size=X.shape)
+    A_t.backward(tt(G))
+    close(layer.backward(G), X_t.grad)
 
 
 def test_bce_on_saturated_probabilities_matches_torch():

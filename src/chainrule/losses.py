@@ -9,7 +9,7 @@ of the cost with respect to A, of A's shape. The math is in
 | MSE                                  | "mse"            | values of A's shape (or (m,) for one output) |
 | Huber(delta=1.0)                     | "huber"          | as MSE                                    |
 | BinaryCrossEntropy(from_logits=True) | "bce"            | 0/1 (or probabilities) of A's shape       |
-| CrossEntropy(from_logits=True)       | "cross_entropy"  | integer labels (m,), or one-hot (m, k)    |
+| CrossEntropy(from_logits=True)       | "cross_entropy"  | integer labels (m,), or one-hot or soft rows (m, k) |
 """
 
 from __future__ import annotations
@@ -17,20 +17,43 @@ from __future__ import annotations
 import numpy as np
 
 from . import functional as F
+from .validation import check_bool, check_positive
 
 
 class Loss:
+    """A cost C(A, Y). Each loss defines its value and its gradient once, as
+    ``value_from(prepared, Y)`` and ``gradient_from(prepared, Y)`` of
+    ``prepared = prepare(A)``; ``value``/``gradient`` (for evaluation) and
+    ``forward``/``backward`` (for training, which keeps ``prepared`` between the
+    two) are thin wrappers around them.
+    """
+
     name = "loss"
     #: what predict() makes of the network's output
     task = "regression"
 
+    def prepare(self, A):
+        """What both the value and the gradient are computed from: A itself, unless a
+        loss shares work between the two."""
+        return A
+
+    def value(self, A, Y):
+        """C(A, Y), for targets Y already made by ``targets``."""
+        return self.value_from(self.prepare(A), Y)
+
+    def gradient(self, A, Y):
+        """dC/dA, of A's shape."""
+        return self.gradient_from(self.prepare(A), Y)
+
     def forward(self, A, y):
-        self.A = A
+        """C(A, y) as a float; keeps the targets and ``prepare(A)`` for ``backward``."""
         self.Y = self.targets(y, A.shape, A.dtype)
-        return float(self.value(A, self.Y))
+        self.prepared = self.prepare(A)
+        return float(self.value_from(self.prepared, self.Y))
 
     def backward(self):
-        return self.gradient(self.A, self.Y)
+        """dC/dA of the last ``forward``."""
+        return self.gradient_from(self.prepared, self.Y)
 
     def __call__(self, A, y):
         return self.forward(A, y)
@@ -60,10 +83,10 @@ class MSE(Loss):
 
     name = "mse"
 
-    def value(self, A, Y):
+    def value_from(self, A, Y):
         return F.mse(A, Y)
 
-    def gradient(self, A, Y):
+    def gradient_from(self, A, Y):
         return F.mse_grad(A, Y)
 
 
@@ -74,14 +97,12 @@ class Huber(Loss):
     name = "huber"
 
     def __init__(self, delta=1.0):
-        if delta <= 0:
-            raise ValueError(f"Huber: delta must be > 0; received {delta!r}")
-        self.delta = float(delta)
+        self.delta = check_positive(delta, "delta", "Huber")
 
-    def value(self, A, Y):
+    def value_from(self, A, Y):
         return F.huber(A, Y, self.delta)
 
-    def gradient(self, A, Y):
+    def gradient_from(self, A, Y):
         return F.huber_grad(A, Y, self.delta)
 
     def get_config(self):
@@ -100,7 +121,7 @@ class BinaryCrossEntropy(Loss):
     task = "binary"
 
     def __init__(self, from_logits=True):
-        self.from_logits = bool(from_logits)
+        self.from_logits = check_bool(from_logits, "from_logits", "BinaryCrossEntropy")
 
     def targets(self, y, out_shape, dtype):
         Y = super().targets(y, out_shape, dtype)
@@ -109,12 +130,12 @@ class BinaryCrossEntropy(Loss):
                              f"received values from {Y.min()} to {Y.max()}")
         return Y
 
-    def value(self, A, Y):
+    def value_from(self, A, Y):
         if self.from_logits:
             return F.binary_cross_entropy_with_logits(A, Y)
         return F.binary_cross_entropy(A, Y)
 
-    def gradient(self, A, Y):
+    def gradient_from(self, A, Y):
         if self.from_logits:
             return F.binary_cross_entropy_with_logits_grad(A, Y)
         return F.binary_cross_entropy_grad(A, Y)
@@ -127,16 +148,18 @@ class CrossEntropy(Loss):
     """C = -(1/m) sum_i sum_j Y_ij log P_ij, P = softmax(Z) row by row.
 
     With ``from_logits=True`` (the default) A is the logits Z, and the softmax
-    is fused into the cost: dZ = (P - Y) / m. With ``from_logits=False`` A is
-    already P (after a Softmax layer). Targets: integer labels in [0, k) of
-    shape (m,), or one-hot / probability rows of shape (m, k).
+    is fused into the cost: dZ = (P * s - Y) / m, s_i = sum_j Y_ij the row sums
+    of the targets, which is (P - Y) / m for labels and one-hot rows. With
+    ``from_logits=False`` A is already P (after a Softmax layer) and dP = -Y / (P m).
+    Targets: integer labels in [0, k) of shape (m,), or one-hot / soft rows of
+    shape (m, k), which need not sum to 1 (as in PyTorch).
     """
 
     name = "cross_entropy"
     task = "multiclass"
 
     def __init__(self, from_logits=True):
-        self.from_logits = bool(from_logits)
+        self.from_logits = check_bool(from_logits, "from_logits", "CrossEntropy")
 
     def targets(self, y, out_shape, dtype):
         y = np.asarray(y)
@@ -151,29 +174,23 @@ class CrossEntropy(Loss):
         labels = as_labels(y, k, "CrossEntropy")
         return F.one_hot(labels, k, dtype)
 
-    def forward(self, A, y):
+    def prepare(self, A):
+        """From logits: (log P, P), log P once and P = e^(log P) from it, so that the
+        gradient does not compute the softmax again. From probabilities: A = P."""
         if not self.from_logits:
-            return super().forward(A, y)
-        # log P once; P = e^(log P) is kept, so that backward need not compute the softmax again
-        self.A, self.Y = A, self.targets(y, A.shape, A.dtype)
+            return A
         log_P = F.log_softmax(A)
-        self.P = np.exp(log_P)
-        return float(F.cross_entropy_from_log_probs(log_P, self.Y))
+        return log_P, np.exp(log_P)
 
-    def backward(self):
-        if not self.from_logits:
-            return super().backward()
-        return F.softmax_cross_entropy_grad(self.P, self.Y)
-
-    def value(self, A, Y):
+    def value_from(self, prepared, Y):
         if self.from_logits:
-            return F.cross_entropy_with_logits(A, Y)
-        return F.cross_entropy(A, Y)
+            return F.cross_entropy_from_log_probs(prepared[0], Y)
+        return F.cross_entropy(prepared, Y)
 
-    def gradient(self, A, Y):
+    def gradient_from(self, prepared, Y):
         if self.from_logits:
-            return F.cross_entropy_with_logits_grad(A, Y)
-        return F.cross_entropy_grad(A, Y)
+            return F.softmax_cross_entropy_grad(prepared[1], Y)
+        return F.cross_entropy_grad(prepared, Y)
 
     def get_config(self):
         return {"from_logits": self.from_logits}

@@ -8,6 +8,7 @@ lives in ``chainrule.functional``; these classes only cache what backward needs
 from __future__ import annotations
 
 from .. import functional as F
+from ..validation import check_number, check_one_of
 from .base import Layer
 
 
@@ -59,7 +60,7 @@ class LeakyReLU(Layer):
 
     def __init__(self, negative_slope=0.01):
         super().__init__()
-        self.negative_slope = float(negative_slope)
+        self.negative_slope = check_number(negative_slope, "negative_slope", "LeakyReLU")
 
     def forward(self, Z, training=False):
         self.Z = Z
@@ -73,11 +74,14 @@ class LeakyReLU(Layer):
 
 
 class ELU(Layer):
-    """A = Z where Z > 0 else alpha (e^Z - 1);  dZ = dA * (1 or alpha e^Z)."""
+    """A = Z where Z > 0 else alpha (e^Z - 1);  dZ = dA * (1 or alpha e^Z).
+
+    alpha may be any finite number, as in PyTorch (alpha > 0 is the usual choice).
+    """
 
     def __init__(self, alpha=1.0):
         super().__init__()
-        self.alpha = float(alpha)
+        self.alpha = check_number(alpha, "alpha", "ELU")
 
     def forward(self, Z, training=False):
         self.Z = Z
@@ -91,23 +95,22 @@ class ELU(Layer):
 
 
 class GELU(Layer):
-    """A = Z Phi(Z) (Phi the normal CDF);  dZ = dA * (Phi(Z) + Z phi(Z)).
+    """A = Z Phi(Z) (Phi the normal CDF);  dZ = dA * (Phi(Z) + Z phi(Z)).  Caches Z and Phi(Z).
 
     ``approximate="tanh"`` is PyTorch's tanh approximation, faster here.
     """
 
     def __init__(self, approximate="none"):
         super().__init__()
-        if approximate not in ("none", "tanh"):
-            raise ValueError(f"GELU: approximate must be 'none' or 'tanh'; received {approximate!r}")
-        self.approximate = approximate
+        self.approximate = check_one_of(approximate, "approximate", "GELU", ("none", "tanh"))
 
     def forward(self, Z, training=False):
         self.Z = Z
-        return F.gelu(Z, self.approximate)
+        self.cdf = F.gelu_cdf(Z, self.approximate)
+        return F.gelu(Z, self.approximate, cdf=self.cdf)
 
     def backward(self, dA, need_input_grad=True):
-        return dA * F.gelu_grad(self.Z, self.approximate)
+        return dA * F.gelu_grad(self.Z, self.approximate, cdf=self.cdf)
 
     def get_config(self):
         return {"approximate": self.approximate}
