@@ -18,6 +18,8 @@ from pathlib import Path
 import numpy as np
 
 import chainrule as cr
+# viz imports without matplotlib (the plot extra); only drawing needs it
+from chainrule.viz import plots, tutorial
 
 
 def by_hand(x, y, alpha=0.05, steps=50):
@@ -82,17 +84,16 @@ def main(argv=None):
     _, costs = by_hand(x, y)
     losses, path = with_chainrule(x, y)
 
-    try:
-        from chainrule.viz import plots, tutorial
-        args.out.mkdir(parents=True, exist_ok=True)
+    try:  # matplotlib is the optional plot extra: without it, everything above still ran
         paths = [plots.plot_history({"loss": costs[1:]}, args.out / "01_cost_by_hand.png",
                                     title="by hand: C(w) after each step (log scale)"),
                  tutorial.plot_cost_surface(lambda w, b: np.mean((w * x + b - y) ** 2), path,
                                             args.out / "01_cost_surface.png",
                                             title="C(W, b) of Dense(1, 1) and the path of SGD")]
-        print("\npictures:", ", ".join(str(p) for p in paths))
-    except ImportError as error:
-        print(f"\nno pictures: {error}")
+    except ImportError:
+        print('\n(pictures skipped: pip install "chainrule[plot]" to draw them)')
+        return
+    print("\npictures:", ", ".join(str(p) for p in paths))
 
 
 if __name__ == "__main__":

@@ -22,6 +22,8 @@ from pathlib import Path
 import numpy as np
 
 import chainrule as cr
+# viz imports without matplotlib (the plot extra); only drawing needs it
+from chainrule.viz import plots, tutorial
 
 X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]])
 GATES = {"AND": [0, 0, 0, 1], "OR": [0, 1, 1, 1], "XOR": [0, 1, 1, 0]}
@@ -102,22 +104,21 @@ def main(argv=None):
           f"{neuron.path_['b'][0]:.3f}) to ({neuron.w_[0]:.3f}, {neuron.b_:.3f})")
     print(f"  cost J(w, b): {neuron.cost_history_[0]:.4f} -> {neuron.cost_history_[-1]:.4f}")
 
-    try:
-        from chainrule.viz import plots, tutorial
-    except ImportError as error:
-        print(f"\nno pictures: {error}")
+    try:  # matplotlib is the optional plot extra: without it, everything above still ran
+        paths = [  # history_ holds w and b after each epoch, and the mistakes made in it
+            tutorial.plot_perceptron_lines(X, GATES["AND"], and_perceptron.history_,
+                                           args.out / "03_perceptron_lines.png",
+                                           title="the perceptron learning AND: its line after each epoch"),
+            plots.plot_decision_boundary(net.predict, X.astype(float), GATES["XOR"], args.out / "03_xor_two_layer.png",
+                                         title="XOR: the regions of a 2-4-1 network"),
+            tutorial.plot_cost_surface(lambda w, b: cr.SigmoidNeuron.cost_at(X1, y1, np.array([w]), b),
+                                       np.column_stack([neuron.path_["w"][:, 0], neuron.path_["b"]]),
+                                       args.out / "03_cost_surface.png",
+                                       title="cost J(w, b) of one sigmoid neuron, with gradient descent"),
+        ]
+    except ImportError:
+        print('\n(pictures skipped: pip install "chainrule[plot]" to draw them)')
         return
-    args.out.mkdir(parents=True, exist_ok=True)
-    paths = [  # history_ holds w and b after each epoch, and the mistakes made in it
-        tutorial.plot_perceptron_lines(X, GATES["AND"], and_perceptron.history_, args.out / "03_perceptron_lines.png",
-                                       title="the perceptron learning AND: its line after each epoch"),
-        plots.plot_decision_boundary(net.predict, X.astype(float), GATES["XOR"], args.out / "03_xor_two_layer.png",
-                                     title="XOR: the regions of a 2-4-1 network"),
-        tutorial.plot_cost_surface(lambda w, b: cr.SigmoidNeuron.cost_at(X1, y1, np.array([w]), b),
-                                   np.column_stack([neuron.path_["w"][:, 0], neuron.path_["b"]]),
-                                   args.out / "03_cost_surface.png",
-                                   title="cost J(w, b) of one sigmoid neuron, with gradient descent"),
-    ]
     print("\npictures:", ", ".join(str(p) for p in paths))
 
 

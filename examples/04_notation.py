@@ -15,6 +15,8 @@ from pathlib import Path
 import numpy as np
 
 import chainrule as cr
+# viz imports without matplotlib (the plot extra); only drawing needs it
+from chainrule.viz import tutorial
 
 
 def main(argv=None):
@@ -56,16 +58,15 @@ def main(argv=None):
     print("\nmodel.summary():")
     print(model.summary())
 
-    try:
-        from chainrule.viz import tutorial
-    except ImportError as error:
-        print(f"\nno pictures: {error}")
+    try:  # matplotlib is the optional plot extra: without it, everything above still ran
+        paths = [tutorial.plot_network(sizes, args.out / "04_network.png", activations=["tanh", "identity"],
+                                       title="the 4-3-2 network: W[l] is (n[l-1], n[l]), b[l] is (n[l],)"),
+                 tutorial.plot_network([64, 32, 10], args.out / "04_network_digits.png",
+                                       activations=["relu", "identity"],
+                                       title="a digits network 64-32-10 (wide layers drawn in part)")]
+    except ImportError:
+        print('\n(pictures skipped: pip install "chainrule[plot]" to draw them)')
         return
-    args.out.mkdir(parents=True, exist_ok=True)
-    paths = [tutorial.plot_network(sizes, args.out / "04_network.png", activations=["tanh", "identity"],
-                                   title="the 4-3-2 network: W[l] is (n[l-1], n[l]), b[l] is (n[l],)"),
-             tutorial.plot_network([64, 32, 10], args.out / "04_network_digits.png", activations=["relu", "identity"],
-                                   title="a digits network 64-32-10 (wide layers drawn in part)")]
     print("\npictures:", ", ".join(str(p) for p in paths))
 
 

@@ -19,7 +19,7 @@ def test_every_generated_dataset_trains_through_a_recipe(tmp_path):
     for name in ("xor", "spirals", "moons", "circles", "blobs", "sine"):
         config = TrainConfig.from_dict({"data": {"dataset": name, "n_samples": 60, "validation_split": 0.0},
                                         "train": {"epochs": 2}})
-        card = train_run(config, tmp_path / name, verbose=0, plots=False)
+        card = train_run(config, tmp_path / name, verbose=0)
         assert card["epochs_run"] == 2
 
 
@@ -113,8 +113,8 @@ def test_resume_refuses_recipe_flags(tmp_path, capsys):
 def test_resuming_a_run_that_stopped_early_changes_nothing(tmp_path):
     config = TrainConfig.from_dict({"data": {"dataset": "xor", "n_samples": 40, "validation_split": 0.25},
                                     "train": {"epochs": 200, "patience": 1, "lr": 0.5}})
-    card = train_run(config, tmp_path, verbose=0, plots=False)
+    card = train_run(config, tmp_path, verbose=0)
     assert card["epochs_run"] < 200
     model_bytes = (tmp_path / "model.chainrule").read_bytes()
-    again = train_run(None, tmp_path, resume=True, verbose=0, plots=False, log=lambda *a: None)
+    again = train_run(None, tmp_path, resume=True, verbose=0, log=lambda *a: None)
     assert again == card and (tmp_path / "model.chainrule").read_bytes() == model_bytes

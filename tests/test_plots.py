@@ -1,21 +1,28 @@
-"""chainrule.viz.plots: each function writes a real, non-blank PNG of about the size asked for;
-without matplotlib, plotting fails with an error that names the extra, and training carries on."""
+"""chainrule.viz: each function writes a real, non-blank PNG of about the size asked for, or returns
+its Figure; no function touches matplotlib's global state (backend, pyplot); without matplotlib,
+plotting fails with an error that names the extra, and `chainrule train` carries on without plots."""
 
 from __future__ import annotations
 
+import ast
+import os
+import subprocess
 import sys
+import textwrap
+from pathlib import Path
 
+import matplotlib.image as mpimg  # the test extra installs matplotlib: a missing one fails, not skips
 import numpy as np
 import pytest
+from matplotlib.figure import Figure
 
-from chainrule.training.config import TrainConfig
-from chainrule.training.run import train_run
+import chainrule
+from chainrule.cli.main import main
 from chainrule.viz import plots
 
-mpimg = pytest.importorskip("matplotlib.image")
-
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-DPI = 100  # what plots._save uses
+DPI = 100  # what plots.finish uses
+SRC = Path(chainrule.__file__).resolve().parents[1]
 FASHION = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
 
 
@@ -40,12 +47,11 @@ def rng():
     return np.random.default_rng(0)
 
 
-def test_pyplot_is_matplotlib_on_the_agg_backend():
-    import matplotlib
-
-    plt = plots.pyplot()
-    assert plt.__name__ == "matplotlib.pyplot"
-    assert matplotlib.get_backend().lower() == "agg"
+def test_without_a_path_the_figure_is_returned_and_nothing_is_written(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    fig = plots.plot_history({"loss": [1.0, 0.5], "accuracy": [0.5, 0.7]})
+    assert isinstance(fig, Figure) and len(fig.axes) == 2
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_history_with_validation_and_a_metric(tmp_path):
@@ -106,21 +112,90 @@ def test_misclassified_when_nothing_is(tmp_path, rng):
 # -- without matplotlib -------------------------------------------------------------------------------
 
 
-def test_pyplot_without_matplotlib_names_the_extra(monkeypatch):
+def test_without_matplotlib_plotting_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib now raises ImportError
-    with pytest.raises(ImportError, match=r"chainrule\[plot\]"):
-        plots.pyplot()
+    with pytest.raises(ImportError, match=r'^plots need matplotlib: pip install "chainrule\[plot\]"$'):
+        plots.require_matplotlib()
     with pytest.raises(ImportError, match=r"chainrule\[plot\]"):
         plots.plot_history({"loss": [1.0, 0.5]}, "unused.png")
 
 
-def test_training_without_matplotlib_finishes_and_says_plots_were_skipped(monkeypatch, tmp_path):
+def test_train_without_matplotlib_finishes_and_says_plots_were_skipped(monkeypatch, tmp_path, capsys):
     monkeypatch.setitem(sys.modules, "matplotlib", None)
-    config = TrainConfig.from_dict({"data": {"dataset": "spirals", "n_samples": 120}, "train": {"epochs": 2}})
-    messages = []
-    card = train_run(config, tmp_path / "run", verbose=0, plots=True, log=messages.append)
-    assert card["plots"] == [] and card["epochs_run"] == 2
+    code = main(["train", "--dataset", "spirals", "--samples", "120", "--epochs", "2", "--out", str(tmp_path / "run")])
+    out = capsys.readouterr().out
+    assert code == 0 and "spirals: test" in out
     assert (tmp_path / "run" / "model.chainrule").is_file() and (tmp_path / "run" / "run.json").is_file()
-    skipped = [m for m in messages if "plots skipped" in m]
-    assert len(skipped) == 1 and "chainrule[plot]" in skipped[0]
-    assert not list((tmp_path / "run").glob("plots/*.png"))
+    skipped = [line for line in out.splitlines() if "plots skipped" in line]
+    assert skipped == ['plots skipped: plots need matplotlib: pip install "chainrule[plot]"']
+    assert not (tmp_path / "run" / "plots").exists()
+
+
+def test_training_never_imports_viz():
+    """Layers: viz (top) draws what training (middle) wrote; training never reaches up, not even lazily."""
+    for source in (SRC / "chainrule" / "training").glob("*.py"):
+        tree = ast.parse(source.read_text(encoding="utf-8"))
+        imports = [node for node in ast.walk(tree) if isinstance(node, (ast.Import, ast.ImportFrom))]
+        names = [f"{getattr(node, 'module', None) or ''}.{alias.name}" for node in imports for alias in node.names]
+        assert not [n for n in names if "viz" in n.split(".")], source.name
+
+
+# -- no global state ----------------------------------------------------------------------------------
+
+# Every plotting function of chainrule.viz, called once on small data.
+EVERY_PLOT = """
+import numpy as np
+from chainrule.viz import plots, tutorial, run_plots
+from chainrule.training.config import TrainConfig
+from chainrule.training.run import train_run
+
+out = OUT
+rng = np.random.default_rng(0)
+X = rng.standard_normal((40, 2))
+y = (X[:, 0] > 0).astype(int)
+history = {"loss": [1.0, 0.5, 0.3], "accuracy": [0.5, 0.7, 0.9], "val_loss": [1.1, 0.6, 0.4]}
+drawn = [
+    plots.plot_history(history, out / "history.png"),
+    plots.plot_decision_boundary(lambda G: (G[:, 0] > 0).astype(int), X, y, out / "boundary.png", resolution=40),
+    plots.plot_confusion_matrix(np.array([[5, 1], [2, 6]]), out / "cm.png"),
+    plots.plot_weight_tiles(rng.standard_normal((64, 4)), (8, 8), out / "tiles.png"),
+    plots.plot_misclassified(rng.random((6, 8, 8)), np.arange(6) % 3, np.zeros(6, int), out / "mis.png"),
+    tutorial.plot_perceptron_lines(X, y, [(np.array([1.0, 0.5]), 0.1), (np.array([1.0, 0.0]), 0.0)],
+                                   out / "lines.png"),
+    tutorial.plot_cost_surface(lambda w, b: (w - 1) ** 2 + b ** 2, [(0.0, 1.0), (0.5, 0.5), (1.0, 0.0)],
+                               out / "surface.png"),
+    tutorial.plot_network([4, 3, 2], out / "network.png"),
+    plots.plot_history(history),  # the Figure, for a notebook
+]
+config = TrainConfig.from_dict({"data": {"dataset": "digits", "samples": 200}, "model": {"hidden": [8]},
+                                "train": {"epochs": 1}})
+train_run(config, out / "run", verbose=0)
+drawn += run_plots.plot_run(out / "run")
+"""
+
+
+def test_every_plot_leaves_the_users_backend_and_never_imports_pyplot(tmp_path):
+    """In a fresh interpreter (nothing imported yet), as a user would be who chose another backend (svg:
+    no screen needed, like a notebook's inline one)."""
+    script = textwrap.dedent(f"""
+        import sys
+        import matplotlib
+        matplotlib.use("svg")
+        from pathlib import Path
+        OUT = Path({str(tmp_path)!r})
+    """) + EVERY_PLOT + textwrap.dedent("""
+        assert len(drawn) == 13, drawn
+        print("backend", matplotlib.get_backend())
+        print("pyplot imported", "matplotlib.pyplot" in sys.modules)
+    """)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(SRC), os.environ.get("PYTHONPATH")])))
+    env.pop("MPLBACKEND", None)
+    result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "backend svg\n" in result.stdout
+    assert "pyplot imported False\n" in result.stdout
+    written = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*.png"))
+    assert written == sorted(["history.png", "boundary.png", "cm.png", "tiles.png", "mis.png", "lines.png",
+                              "surface.png", "network.png", *(os.path.join("run", "plots", name) for name in (
+                                  "history.png", "confusion_matrix.png", "first_layer_weights.png",
+                                  "misclassified.png"))]), written

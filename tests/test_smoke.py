@@ -12,7 +12,7 @@ CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 
 
 def test_digits_recipe_reaches_97_percent_on_a_stratified_80_20_split(tmp_path):
-    card = train_run(TrainConfig.from_toml(CONFIGS / "digits.toml"), tmp_path, verbose=0, plots=False)
+    card = train_run(TrainConfig.from_toml(CONFIGS / "digits.toml"), tmp_path, verbose=0)
     assert card["test"]["accuracy"] >= 0.97
     assert card["wall_time_seconds"] < 30
 

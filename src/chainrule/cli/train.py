@@ -53,7 +53,7 @@ def run(args):
         if given:
             raise CommandError(f"--resume continues the run with its own config.toml; it does not take "
                                f"{', '.join('--' + g.replace('_', '-') for g in given)}")
-        card = train_run(None, run_dir, resume=True, verbose=verbose, data_dir=args.data_dir, plots=plots, log=log)
+        card = train_run(None, run_dir, resume=True, verbose=verbose, data_dir=args.data_dir, log=log)
     else:
         config = TrainConfig.from_toml(args.config) if args.config else TrainConfig()
         config = config.with_overrides("data", dataset=args.dataset, path=args.path, label=args.label,
@@ -67,7 +67,11 @@ def run(args):
                 raise CommandError(f"{run_dir} already holds a run; pass --overwrite to replace it, "
                                    f"--resume {run_dir} to continue it, or --out for another directory")
             remove_run_outputs(run_dir)
-        card = train_run(config, run_dir, verbose=verbose, data_dir=args.data_dir, plots=plots, log=log)
+        card = train_run(config, run_dir, verbose=verbose, data_dir=args.data_dir, log=log)
+    if plots:  # drawn here, not in training/: viz sits above training
+        from ..viz.run_plots import plot_run
+
+        plot_run(run_dir, data_dir=args.data_dir, log=log)
     test = card["test"]
     shown = "  ".join(f"{k} {v:.4f}" for k, v in test.items())
     epochs = f"{card['epochs_run']} epoch{'s' if card['epochs_run'] != 1 else ''}"

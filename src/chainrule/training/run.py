@@ -7,7 +7,8 @@ The run directory holds::
     checkpoint.chainrule  the state after the last finished epoch (for --resume)
     history.csv, history.json   loss, metrics and lr per epoch
     run.json           the run card: seed, data checksum, versions, final metrics, wall time, diagnostics
-    plots/*.png        curves, confusion matrix, decision boundary or weights and mistakes (plot extra)
+    plots/*.png        curves, confusion matrix, decision boundary or weights and mistakes (plot extra;
+                       drawn by chainrule train with viz.run_plots, not here)
 """
 
 from __future__ import annotations
@@ -146,7 +147,7 @@ def _scaler(name):
 # -- the run -------------------------------------------------------------------
 
 
-def train_run(config: TrainConfig, run_dir, resume=False, verbose=1, data_dir=None, plots=True, log=print):
+def train_run(config: TrainConfig, run_dir, resume=False, verbose=1, data_dir=None, log=print):
     """Train the recipe into ``run_dir`` (resuming from its checkpoint if asked); return the run card."""
     run_dir = Path(run_dir)
     started = time.perf_counter()
@@ -199,8 +200,6 @@ def train_run(config: TrainConfig, run_dir, resume=False, verbose=1, data_dir=No
     }
     with atomic_write(run_dir / "run.json", "w") as f:
         json.dump(card, f, indent=2)
-    if plots:
-        card["plots"] = write_plots(model, data, history.history, run_dir / "plots", log)
     return card
 
 
@@ -214,41 +213,6 @@ def write_history(history, run_dir):
         writer.writerow(["epoch", *keys])
         for i in range(len(history.get("loss", []))):
             writer.writerow([i + 1, *(history[k][i] for k in keys)])
-
-
-def write_plots(model, data, history, folder, log=print):
-    """The plots that fit the data; skipped with a note if matplotlib is missing."""
-    try:
-        from ..viz import plots
-    except ImportError as err:  # pragma: no cover - the package itself always imports
-        log(f"plots skipped: {err}")
-        return []
-    try:
-        plots.pyplot()
-    except ImportError as err:
-        log(f"plots skipped: {err}")
-        return []
-    written = [plots.plot_history(history, folder / "history.png")]
-    if data["task"] != "classification":
-        return [str(p) for p in written]
-    X_test, y_test = data["X_test"], data["y_test"]
-    predicted = model.predict(X_test)
-    from ..metrics import confusion_matrix
-
-    k = max(int(y_test.max()), int(predicted.max())) + 1
-    written.append(plots.plot_confusion_matrix(confusion_matrix(y_test, predicted, k), folder / "confusion_matrix.png",
-                                               data["class_names"]))
-    if X_test.shape[1] == 2:
-        X_all = np.concatenate([data["X_train"], X_test])
-        y_all = np.concatenate([data["y_train"], y_test])
-        written.append(plots.plot_decision_boundary(model.predict, X_all, y_all, folder / "decision_boundary.png"))
-    if data["image_shape"] is not None:
-        shape = data["image_shape"]
-        first = next(layer for layer in model.layers if isinstance(layer, Dense))
-        written.append(plots.plot_weight_tiles(first.W, shape, folder / "first_layer_weights.png"))
-        written.append(plots.plot_misclassified(X_test.reshape(-1, *shape), y_test, predicted,
-                                                folder / "misclassified.png", data["class_names"]))
-    return [str(p) for p in written]
 
 
 def _versions():

@@ -1,8 +1,13 @@
-"""Plots written as PNG files: training curves, decision boundaries, confusion
-matrices, first-layer weights and misclassified examples.
+"""Plots: training curves, decision boundaries, confusion matrices, first-layer
+weights and misclassified examples.
 
-matplotlib is imported here only, lazily, with the Agg backend (no screen needed).
-Every function takes plain arrays and a path, writes one PNG and returns the path.
+matplotlib (the ``plot`` extra) is imported here only, lazily. Every picture is
+its own ``matplotlib.figure.Figure``: no pyplot, no ``matplotlib.use``, so
+nothing global changes and a notebook's inline backend keeps working.
+
+Every function takes plain arrays and a ``path``: given a path, it writes one
+PNG there (making the folders) and returns the path; with ``path=None`` it
+returns the Figure instead, which a notebook displays and ``fig.savefig`` saves.
 """
 
 from __future__ import annotations
@@ -12,33 +17,46 @@ from pathlib import Path
 
 import numpy as np
 
+MISSING = 'plots need matplotlib: pip install "chainrule[plot]"'
 
-def pyplot():
-    """matplotlib.pyplot on the Agg backend, or an ImportError that names the extra to install."""
+
+def require_matplotlib():
+    """The matplotlib module, or an ImportError that names the extra to install."""
     try:
         import matplotlib
+        import matplotlib.figure
     except ImportError:
-        raise ImportError('plots need matplotlib: pip install "chainrule[plot]"') from None
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+        raise ImportError(MISSING) from None
+    return matplotlib
 
 
-def _save(fig, path):
+def figure(**kwargs):
+    """A new Figure, outside pyplot's registry (kwargs: figsize, ...)."""
+    return require_matplotlib().figure.Figure(**kwargs)
+
+
+def colormap(name, n=None):
+    """The registered colormap ``name``, resampled to ``n`` colours if given."""
+    cmap = require_matplotlib().colormaps[name]
+    return cmap if n is None else cmap.resampled(n)
+
+
+def finish(fig, path):
+    """The Figure itself when path is None, else the PNG written at path (Agg renders it, no screen needed)."""
+    if path is None:
+        return fig
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=100, bbox_inches="tight")
-    pyplot().close(fig)
     return path
 
 
-def plot_history(history, path, title="training"):
+def plot_history(history, path=None, title="training"):
     """Loss (left) and the first metric (right) per epoch, training and validation."""
-    plt = pyplot()
     metric = next((k for k in history if k not in ("loss", "lr", "time") and not k.startswith("val_")), None)
     panels = ["loss"] + ([metric] if metric else [])
-    fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 4), squeeze=False)
+    fig = figure(figsize=(5.5 * len(panels), 4))
+    axes = fig.subplots(1, len(panels), squeeze=False)
     for ax, key in zip(axes[0], panels):
         epochs = np.arange(1, len(history[key]) + 1)
         ax.plot(epochs, history[key], "o-", ms=3, label=f"training {key}")
@@ -51,12 +69,11 @@ def plot_history(history, path, title="training"):
         if key == "loss" and min(history[key]) > 0:
             ax.set_yscale("log")
     fig.suptitle(title)
-    return _save(fig, path)
+    return finish(fig, path)
 
 
-def plot_decision_boundary(predict, X, y, path, title="decision boundary", resolution=300):
+def plot_decision_boundary(predict, X, y, path=None, title="decision boundary", resolution=300):
     """The class that ``predict`` gives at every point of the plane, with the data points on top."""
-    plt = pyplot()
     X, y = np.asarray(X), np.asarray(y).reshape(-1)
     pad = 0.1 * (X.max(axis=0) - X.min(axis=0)) + 1e-3
     low, high = X.min(axis=0) - pad, X.max(axis=0) + pad
@@ -64,24 +81,25 @@ def plot_decision_boundary(predict, X, y, path, title="decision boundary", resol
     grid = np.stack([gx.ravel(), gy.ravel()], axis=1).astype(X.dtype if X.dtype.kind == "f" else np.float64)
     regions = np.asarray(predict(grid)).reshape(gx.shape)
     k = int(max(y.max(), regions.max())) + 1
-    cmap = plt.get_cmap("tab10", max(k, 2))
-    fig, ax = plt.subplots(figsize=(6, 6))
+    cmap = colormap("tab10", max(k, 2))
+    fig = figure(figsize=(6, 6))
+    ax = fig.subplots()
     ax.contourf(gx, gy, regions, levels=np.arange(k + 1) - 0.5, cmap=cmap, alpha=0.3)
     ax.scatter(X[:, 0], X[:, 1], c=y, cmap=cmap, vmin=-0.5, vmax=max(k, 2) - 0.5, s=12, edgecolors="k",
                linewidths=0.3)
     ax.set_title(title)
     ax.set_xlabel("x1")
     ax.set_ylabel("x2")
-    return _save(fig, path)
+    return finish(fig, path)
 
 
-def plot_confusion_matrix(C, path, class_names=None, title="confusion matrix"):
+def plot_confusion_matrix(C, path=None, class_names=None, title="confusion matrix"):
     """C[i, j] = samples of true class i predicted as j, with the counts written in the cells."""
-    plt = pyplot()
     C = np.asarray(C)
     k = C.shape[0]
     names = class_names or [str(i) for i in range(k)]
-    fig, ax = plt.subplots(figsize=(1.0 + 0.6 * k, 0.8 + 0.6 * k))
+    fig = figure(figsize=(1.0 + 0.6 * k, 0.8 + 0.6 * k))
+    ax = fig.subplots()
     ax.imshow(C, cmap="Blues")
     for i in range(k):
         for j in range(k):
@@ -92,17 +110,17 @@ def plot_confusion_matrix(C, path, class_names=None, title="confusion matrix"):
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
     ax.set_title(f"{title} (accuracy {np.trace(C) / max(C.sum(), 1):.2%})")
-    return _save(fig, path)
+    return finish(fig, path)
 
 
-def plot_weight_tiles(W, image_shape, path, max_tiles=64, title="first-layer weights"):
+def plot_weight_tiles(W, image_shape, path=None, max_tiles=64, title="first-layer weights"):
     """Each column of W (one hidden unit's input weights) shown as an image of ``image_shape``."""
-    plt = pyplot()
     W = np.asarray(W)
     n = min(W.shape[1], max_tiles)
     cols = math.ceil(math.sqrt(n))
     rows = math.ceil(n / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(cols * 1.1, rows * 1.1 + 0.4), squeeze=False)
+    fig = figure(figsize=(cols * 1.1, rows * 1.1 + 0.4))
+    axes = fig.subplots(rows, cols, squeeze=False)
     for idx, ax in enumerate(axes.flat):
         ax.axis("off")
         if idx < n:
@@ -110,19 +128,19 @@ def plot_weight_tiles(W, image_shape, path, max_tiles=64, title="first-layer wei
             limit = np.abs(tile).max() or 1.0
             ax.imshow(tile, cmap="seismic", vmin=-limit, vmax=limit)
     fig.suptitle(title)
-    return _save(fig, path)
+    return finish(fig, path)
 
 
-def plot_misclassified(images, y_true, y_pred, path, class_names=None, max_images=25, title="misclassified"):
+def plot_misclassified(images, y_true, y_pred, path=None, class_names=None, max_images=25, title="misclassified"):
     """A grid of the images whose prediction was wrong, labelled 'true -> predicted'."""
-    plt = pyplot()
     images, y_true, y_pred = np.asarray(images), np.asarray(y_true), np.asarray(y_pred)
     wrong = np.flatnonzero(y_true != y_pred)[:max_images]
     names = class_names or [str(i) for i in range(int(max(y_true.max(), y_pred.max())) + 1)]
     n = max(len(wrong), 1)
     cols = min(5, n)
     rows = math.ceil(n / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(cols * 1.6, rows * 1.8 + 0.4), squeeze=False)
+    fig = figure(figsize=(cols * 1.6, rows * 1.8 + 0.4))
+    axes = fig.subplots(rows, cols, squeeze=False)
     for ax in axes.flat:
         ax.axis("off")
     for ax, i in zip(axes.flat, wrong):
@@ -131,4 +149,4 @@ def plot_misclassified(images, y_true, y_pred, path, class_names=None, max_image
     if not len(wrong):
         axes[0, 0].text(0.5, 0.5, "none", ha="center", va="center")
     fig.suptitle(f"{title} ({int(np.sum(y_true != y_pred))} of {len(y_true)})")
-    return _save(fig, path)
+    return finish(fig, path)

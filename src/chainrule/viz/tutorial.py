@@ -1,18 +1,19 @@
 """Pictures for the tutorial path: the perceptron's line moving as it learns,
 the cost surface of one neuron with the gradient-descent path, and a network diagram.
 
-Like plots.py, matplotlib is imported lazily (the ``plot`` extra) and each
-function writes one PNG and returns its path.
+Like plots.py, matplotlib is imported lazily (the ``plot`` extra), each picture is its
+own Figure (no pyplot, nothing global changes), and each function writes one PNG and
+returns its path, or returns the Figure when ``path`` is None.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .plots import _save, pyplot
+from .plots import colormap, figure, finish
 
 
-def plot_perceptron_lines(X, y, history, path, title="the perceptron learning"):
+def plot_perceptron_lines(X, y, history, path=None, title="the perceptron learning"):
     """The data and the decision line w . x + b = 0 after each epoch (light: early, dark: late).
 
     ``history`` is a Perceptron's ``history_`` (``{"w": ..., "b": ..., "mistakes": ...}``) or a
@@ -20,14 +21,14 @@ def plot_perceptron_lines(X, y, history, path, title="the perceptron learning"):
     legend entry, lines outside the plotted area are marked so, and the side of the last
     line where the perceptron says class 1 (w . x + b > 0) is shaded.
     """
-    plt = pyplot()
     X, y = np.asarray(X), np.asarray(y)
     mistakes = None
     if isinstance(history, dict):
         mistakes = history.get("mistakes")
         history = list(zip(history["w"], history["b"]))
     history = [(np.asarray(w, dtype=float), float(b)) for w, b in history]
-    fig, ax = plt.subplots(figsize=(7.5, 5.5))
+    fig = figure(figsize=(7.5, 5.5))
+    ax = fig.subplots()
     pad = 0.5
     x_low, x_high = X[:, 0].min() - pad, X[:, 0].max() + pad
     y_low, y_high = X[:, 1].min() - pad, X[:, 1].max() + pad
@@ -37,7 +38,7 @@ def plot_perceptron_lines(X, y, history, path, title="the perceptron learning"):
         gx, gy = np.meshgrid(np.linspace(x_low, x_high, 200), np.linspace(y_low, y_high, 200))
         ax.contourf(gx, gy, (w[0] * gx + w[1] * gy + b > 0).astype(float), levels=[-0.5, 0.5, 1.5],
                     colors=["white", "#ffd9b3"], alpha=0.6, zorder=0)
-    colors = plt.get_cmap("viridis")(np.linspace(0.15, 0.95, max(len(history), 1)))
+    colors = colormap("viridis")(np.linspace(0.15, 0.95, max(len(history), 1)))
     epoch = 0
     while epoch < len(history):
         w, b = history[epoch]
@@ -72,26 +73,28 @@ def plot_perceptron_lines(X, y, history, path, title="the perceptron learning"):
     ax.set_title(title)
     handles, labels = ax.get_legend_handles_labels()
     if history:
-        handles.append(plt.Rectangle((0, 0), 1, 1, color="#ffd9b3", alpha=0.6))
+        from matplotlib.patches import Rectangle  # matplotlib is there: figure() needed it
+
+        handles.append(Rectangle((0, 0), 1, 1, color="#ffd9b3", alpha=0.6))
         labels.append("last line says class 1")
     ax.legend(handles, labels, fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0)
-    return _save(fig, path)
+    return finish(fig, path)
 
 
-def plot_cost_surface(cost, path_wb, path, span=None, title="cost surface of one neuron"):
+def plot_cost_surface(cost, path_wb, path=None, span=None, title="cost surface of one neuron"):
     """Contours of cost(w, b) with the gradient-descent path (w, b) drawn on top.
 
     ``cost(w, b)`` returns the cost for scalar w and b; ``path_wb`` is the list of
     (w, b) pairs visited.
     """
-    plt = pyplot()
     path_wb = np.asarray(path_wb, dtype=float)
     low, high = path_wb.min(axis=0), path_wb.max(axis=0)
     margin = np.maximum((high - low) * 0.3, 1.0) if span is None else np.asarray(span)
     ws = np.linspace(low[0] - margin[0], high[0] + margin[0], 120)
     bs = np.linspace(low[1] - margin[1], high[1] + margin[1], 120)
     C = np.array([[cost(w, b) for w in ws] for b in bs])
-    fig, ax = plt.subplots(figsize=(6.5, 5.5))
+    fig = figure(figsize=(6.5, 5.5))
+    ax = fig.subplots()
     levels = np.quantile(C, np.linspace(0, 1, 25))
     contour = ax.contourf(ws, bs, C, levels=np.unique(levels), cmap="viridis")
     fig.colorbar(contour, ax=ax, label="cost")
@@ -102,18 +105,18 @@ def plot_cost_surface(cost, path_wb, path, span=None, title="cost surface of one
     ax.set_ylabel("b")
     ax.set_title(title)
     ax.legend(loc="upper right")
-    return _save(fig, path)
+    return finish(fig, path)
 
 
-def plot_network(sizes, path, activations=None, title=None, max_drawn=10):
+def plot_network(sizes, path=None, activations=None, title=None, max_drawn=10):
     """A diagram of a layered network: circles for neurons, lines for the weights W[l].
 
     Layers wider than ``max_drawn`` are drawn with their first and last
     neurons and a gap; each column is labelled n[l] and, below, W[l] with its shape.
     """
-    plt = pyplot()
     L = len(sizes) - 1
-    fig, ax = plt.subplots(figsize=(2.2 * (L + 1) + 1, 5))
+    fig = figure(figsize=(2.2 * (L + 1) + 1, 5))
+    ax = fig.subplots()
     columns = []
     for l, n in enumerate(sizes):
         drawn = min(n, max_drawn)
@@ -140,4 +143,4 @@ def plot_network(sizes, path, activations=None, title=None, max_drawn=10):
     ax.set_ylim(-2.0, 2.1)
     ax.axis("off")
     ax.set_title(title or "network " + "-".join(map(str, sizes)))
-    return _save(fig, path)
+    return finish(fig, path)
