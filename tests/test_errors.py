@@ -365,7 +365,7 @@ def test_zero_epochs_trains_nothing(digits):
 def test_bad_validation_split(digits, split):
     X, y = digits
     with pytest.raises(ValueError, match=re.escape(f"fit: validation_split must be a finite number in [0, 1); "
-                                                   f"received {float(split)!r}")):
+                                                   f"received {split!r}")):
         fit(mlp(), X, y, validation_split=split)
 
 

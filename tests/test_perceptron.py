@@ -140,11 +140,11 @@ def test_bad_inputs_get_clear_errors(model):
 
 
 def test_bad_hyperparameters_get_clear_errors():
-    with pytest.raises(ValueError, match="lr must be a positive number; received -1"):
+    with pytest.raises(ValueError, match="Perceptron: lr must be a finite number > 0; received -1"):
         Perceptron(lr=-1)
-    with pytest.raises(ValueError, match="max_epochs must be a positive integer; received 0"):
+    with pytest.raises(ValueError, match="Perceptron: max_epochs must be an integer >= 1; received 0"):
         Perceptron(max_epochs=0)
-    with pytest.raises(ValueError, match="lr must be a positive number"):
+    with pytest.raises(ValueError, match="SigmoidNeuron: lr must be a finite number > 0; received 0"):
         SigmoidNeuron(lr=0)
-    with pytest.raises(ValueError, match="epochs must be a non-negative integer"):
+    with pytest.raises(TypeError, match="SigmoidNeuron: epochs must be an integer >= 0; received 2.5"):
         SigmoidNeuron(epochs=2.5)

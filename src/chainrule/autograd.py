@@ -262,11 +262,6 @@ def grad_array(grid):
     return np.array([v.grad for v in grid.flat], dtype=np.float64).reshape(grid.shape)
 
 
-def data_array(grid):
-    """The values of a grid of Values as a float64 array of the same shape."""
-    return np.array([v.data for v in grid.flat], dtype=np.float64).reshape(grid.shape)
-
-
 def total(values):
     """The sum of an iterable of Values (or numbers), left to right."""
     result = None
@@ -399,5 +394,5 @@ def scalar_forward(model, X, y, loss):
     return net.cost(X, y, loss), net.params
 
 
-__all__ = ["Value", "ScalarNetwork", "scalar_forward", "value_grid", "grad_array", "data_array", "as_value",
+__all__ = ["Value", "ScalarNetwork", "scalar_forward", "value_grid", "grad_array", "as_value",
            "total", "softplus"]

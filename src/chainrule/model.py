@@ -8,6 +8,7 @@ gradient clipping and saving see one vector.
 
 from __future__ import annotations
 
+import copy
 import math
 
 import numpy as np
@@ -311,11 +312,7 @@ class Sequential:
         if config.get("loss"):
             loss_cls = losses_module.BY_CLASS_NAME[config["loss"]["class"]]
             model.loss = loss_cls(**config["loss"]["config"])
-        if config.get("preprocessor"):
-            from .data.preprocessing import BY_CLASS_NAME
-
-            model.preprocessor = BY_CLASS_NAME[config["preprocessor"]]()
-        return model
+        return model  # config["preprocessor"] names the preprocessor's class: the model file's reader restores it
 
     def state_arrays(self):
         """Every array that defines the trained model: the flat parameters and the layers' state."""
@@ -344,6 +341,7 @@ class Sequential:
         """A deep copy, optionally in another dtype (``model.copy("float64")`` for gradient checks)."""
         config = dict(self.get_config(), dtype=str(np.dtype(dtype or self.dtype)))
         clone = Sequential.from_config(config)
+        clone.preprocessor = copy.deepcopy(self.preprocessor)
         clone.load_state_arrays(self.state_arrays())
         return clone
 

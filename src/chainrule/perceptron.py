@@ -37,7 +37,7 @@ import numpy as np
 
 from . import functional as F
 from .init import as_generator
-from .validation import is_positive_number, is_whole
+from .validation import check_array, check_bool, check_finite, check_features, check_int, check_positive
 
 
 class ConvergenceWarning(UserWarning):
@@ -54,13 +54,11 @@ NOT_SEPARABLE_HINT = (
 def check_Xy(X, y, owner):
     """X as a float64 (m, n) array and y as int64 labels (m,) in {0, 1}, or a clear error."""
     X = check_features_X(X, owner)
-    y = np.asarray(y)
+    y = check_features(y, len(X), "y")
     if y.ndim == 2 and y.shape[1] == 1:
         y = y[:, 0]
     if y.ndim != 1:
         raise ValueError(f"{owner}: y must be 1-D (one label per sample); received shape {y.shape}")
-    if len(y) != len(X):
-        raise ValueError(f"{owner}: X has {len(X)} samples but y has {len(y)}; they must have the same length")
     if y.dtype.kind not in "biuf":
         raise TypeError(f"{owner}: labels must be the numbers 0 and 1; received dtype {y.dtype}")
     bad = ~np.isin(y, (0, 1))
@@ -80,19 +78,12 @@ def check_fitted(model, X, owner):
 
 def check_features_X(X, owner, n_features=None):
     """X as a finite float64 array of shape (m, n), n = n_features when given."""
-    X = np.asarray(X)
-    if X.dtype.kind not in "biuf":
-        raise TypeError(f"{owner}: X must hold numbers; received dtype {X.dtype}")
+    X = check_array(X, "X", owner)
     if X.ndim != 2:
         raise ValueError(f"{owner}: X must be 2-D (m samples, n features); received shape {X.shape}")
-    if X.shape[0] == 0:
-        raise ValueError(f"{owner}: X is empty: received shape {X.shape}")
     if n_features is not None and X.shape[1] != n_features:
         raise ValueError(f"{owner}: X must have {n_features} features (as in fit); received shape {X.shape}")
-    X = X.astype(np.float64)
-    if not np.all(np.isfinite(X)):
-        raise ValueError(f"{owner}: X contains NaN or inf values; remove or impute them first")
-    return X
+    return check_finite(X.astype(np.float64), f"{owner}: X")
 
 
 def step(z):
@@ -127,14 +118,10 @@ class Perceptron:
     """
 
     def __init__(self, lr=1.0, max_epochs=100, rng=None, shuffle=True):
-        if not is_positive_number(lr):
-            raise ValueError(f"Perceptron: lr must be a positive number; received {lr!r}")
-        if not is_whole(max_epochs, 1):
-            raise ValueError(f"Perceptron: max_epochs must be a positive integer; received {max_epochs!r}")
-        self.lr = float(lr)
-        self.max_epochs = int(max_epochs)
+        self.lr = check_positive(lr, "lr", "Perceptron")
+        self.max_epochs = check_int(max_epochs, "max_epochs", "Perceptron", low=1)
         self.rng = rng
-        self.shuffle = bool(shuffle)
+        self.shuffle = check_bool(shuffle, "shuffle", "Perceptron")
 
     def fit(self, X, y):
         X, y = check_Xy(X, y, "Perceptron.fit")
@@ -168,12 +155,9 @@ class Perceptron:
             warnings.warn(f"Perceptron {self.message_}", ConvergenceWarning, stacklevel=2)
         return self
 
-    def _check_fitted(self, X, owner):
-        return check_fitted(self, X, owner)
-
     def decision_function(self, X):
         """The scores z = X @ w + b, shape (m,); the line is where z = 0."""
-        X = self._check_fitted(X, "Perceptron.decision_function")
+        X = check_fitted(self, X, "Perceptron.decision_function")
         return X @ self.w_ + self.b_
 
     def predict(self, X):
@@ -201,12 +185,8 @@ class SigmoidNeuron:
     """
 
     def __init__(self, lr=0.5, epochs=1000, rng=None):
-        if not is_positive_number(lr):
-            raise ValueError(f"SigmoidNeuron: lr must be a positive number; received {lr!r}")
-        if not is_whole(epochs, 0):
-            raise ValueError(f"SigmoidNeuron: epochs must be a non-negative integer; received {epochs!r}")
-        self.lr = float(lr)
-        self.epochs = int(epochs)
+        self.lr = check_positive(lr, "lr", "SigmoidNeuron")
+        self.epochs = check_int(epochs, "epochs", "SigmoidNeuron", low=0)
         self.rng = rng
 
     @staticmethod
@@ -242,15 +222,12 @@ class SigmoidNeuron:
     def cost(self, X, y):
         """The cost J of the fitted neuron on (X, y)."""
         X, y = check_Xy(X, y, "SigmoidNeuron.cost")
-        self._check_fitted(X, "SigmoidNeuron.cost")
+        check_fitted(self, X, "SigmoidNeuron.cost")
         return self.cost_at(X, y.astype(np.float64), self.w_, self.b_)
-
-    def _check_fitted(self, X, owner):
-        return check_fitted(self, X, owner)
 
     def predict_proba(self, X):
         """a = sigma(X @ w + b), the probability of class 1, shape (m,)."""
-        X = self._check_fitted(X, "SigmoidNeuron.predict_proba")
+        X = check_fitted(self, X, "SigmoidNeuron.predict_proba")
         return F.sigmoid(X @ self.w_ + self.b_)
 
     def predict(self, X):

@@ -64,14 +64,14 @@ def check_number(value, name, owner, low=None, high=None, low_open=False, high_o
     expected = _interval(low, high, low_open, high_open, finite)
     if not _is_real(value):
         _fail(owner, name, expected, value, TypeError)
-    value = float(value)
-    if math.isnan(value) or (finite and math.isinf(value)):
+    number = float(value)
+    if math.isnan(number) or (finite and math.isinf(number)):
         _fail(owner, name, expected, value)
-    if low is not None and (value <= low if low_open else value < low):
+    if low is not None and (number <= low if low_open else number < low):
         _fail(owner, name, expected, value)
-    if high is not None and (value >= high if high_open else value > high):
+    if high is not None and (number >= high if high_open else number > high):
         _fail(owner, name, expected, value)
-    return value
+    return number
 
 
 def _interval(low, high, low_open, high_open, finite):

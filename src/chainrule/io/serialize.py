@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..data.preprocessing import BY_CLASS_NAME as SCALERS_BY_CLASS_NAME
 from .atomic import atomic_write
 
 FORMAT = "chainrule-model"
@@ -83,6 +84,8 @@ def model_from(config, arrays, path):
 
     try:
         model = Sequential.from_config(config)
+        if config.get("preprocessor"):
+            model.preprocessor = SCALERS_BY_CLASS_NAME[config["preprocessor"]]()
         model.load_state_arrays(arrays)
     except (KeyError, TypeError, ValueError) as err:
         raise ModelFileError(f"{path}: the model in the file is inconsistent: {err}") from err
