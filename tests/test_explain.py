@@ -109,3 +109,14 @@ def test_cli_bench_vectorization_prints_the_speedup(capsys):
     speedup = float(re.search(r"speed-up (\d+)x", printed).group(1))
     difference = float(re.search(r"two ([0-9.e+-]+)", printed).group(1))
     assert speedup > 1 and difference < 1e-9
+
+
+def test_a_softmax_layer_is_explained_with_its_own_vector_jacobian_product():
+    """Softmax is not elementwise: its line is dZ = A * (dA - rowsum(dA * A)), not dA * g'(Z)."""
+    model = cr.Sequential([cr.Dense(2, 3), cr.Tanh(), cr.Dense(3, 2), cr.Softmax()], rng=0, dtype="float64")
+    ex = model.explain(np.array([[0.5, -1.0]]), np.array([1]), show=False)
+    step = ex.step("dZ[2]")
+    assert step.equation == "dZ[2] = A[2] * (dA[2] - rowsum(dA[2] * A[2]))"
+    A, dA = ex.step("A[2]").value, ex.step("dA[2]").value
+    np.testing.assert_allclose(step.value, A * (dA - np.sum(dA * A, axis=1, keepdims=True)), rtol=1e-12)
+    assert ex.step("dZ[1]").equation == "dZ[1] = dA[1] * g'(Z[1]),  g'(Z[1]) = 1 - A[1]^2"

@@ -13,26 +13,14 @@ Layer l of the tutorial is a Dense layer followed by its activation g[l]
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from . import losses as losses_module
 from .gradcheck import numeric_gradient, relative_error
-from .layers import Dense, Dropout, Identity
-
-EXPLAINABLE = ("Dense", "Identity", "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "ELU", "GELU", "Softmax")
-
-G_PRIME = {
-    "Identity": "1",
-    "Sigmoid": "A (1 - A)",
-    "Tanh": "1 - A^2",
-    "ReLU": "[Z > 0]",
-    "LeakyReLU": "1 if Z > 0 else slope",
-    "ELU": "1 if Z > 0 else alpha e^Z",
-    "GELU": "Phi(Z) + Z phi(Z)",
-}
-
+from .layers import Activation, Dense, Dropout, Identity
 
 @dataclass
 class Step:
@@ -134,14 +122,14 @@ def _blocks(model):
     layers = [layer for layer in model.layers if not isinstance(layer, Dropout)]  # the identity when not training
     while i < len(layers):
         layer = layers[i]
-        if type(layer).__name__ not in EXPLAINABLE:
+        if not isinstance(layer, (Dense, Activation)):
             raise ValueError(f"explain shows Dense and activation layers; layer {i} is {type(layer).__name__}")
         if not isinstance(layer, Dense):
             raise ValueError(f"explain expects each activation to follow a Dense layer; layer {i} is "
                              f"{type(layer).__name__} after {type(layers[i - 1]).__name__ if i else 'nothing'}")
         nxt = layers[i + 1] if i + 1 < len(layers) else None
         if nxt is not None and not isinstance(nxt, Dense):
-            if type(nxt).__name__ not in EXPLAINABLE:
+            if not isinstance(nxt, Activation):
                 raise ValueError(f"explain shows Dense and activation layers; layer {i + 1} is {type(nxt).__name__}")
             blocks.append((layer, nxt))
             i += 2
@@ -149,6 +137,11 @@ def _blocks(model):
             blocks.append((layer, Identity()))
             i += 1
     return blocks
+
+
+def numbered(equation, l):
+    """An equation of a layer in the tutorial's numbering: "dZ = dA * g'(Z)" -> "dZ[2] = dA[2] * g'(Z[2])"."""
+    return re.sub(r"\b(dZ|dA|Z|A)\b(?!\[)", rf"\1[{l}]", equation)
 
 
 def explain(model, X, y, loss="cross_entropy", lr=0.1, decimals=4, h=1e-6):
@@ -209,7 +202,7 @@ def explain(model, X, y, loss="cross_entropy", lr=0.1, decimals=4, h=1e-6):
             ex.backward.append(Step(f"dA[{l}]", f"dA[{l}] = dC/dA[{l}] = {how.get(type(loss).__name__, 'dC/dA')}",
                                     f"({m}, {n})", dA.copy()))
         dZ = g.backward(dA)
-        ex.backward.append(Step(f"dZ[{l}]", f"dZ[{l}] = dA[{l}] * g'[{l}](Z[{l}]),  g' = {G_PRIME.get(type(g).__name__, 'Jacobian of softmax')}",
+        ex.backward.append(Step(f"dZ[{l}]", numbered(g.backward_equation, l),
                                 f"({m}, {n}) * ({m}, {n})", dZ.copy()))
         dA_prev = dense.backward(dZ)
         for name, eq, shapes in (

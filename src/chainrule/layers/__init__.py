@@ -1,6 +1,6 @@
 """Layers: each maps A_prev to A in forward and dA back to dA_prev in backward."""
 
-from .activations import ELU, GELU, Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
+from .activations import ELU, GELU, Activation, Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
 from .base import Layer
 from .batchnorm import BatchNorm
 from .dense import Dense
@@ -38,4 +38,4 @@ def layer_numbers(layers):
     return numbers
 
 
-__all__ = ["Layer", "LAYERS", "ACTIVATIONS", "activation", "layer_numbers", *LAYERS]
+__all__ = ["Layer", "Activation", "LAYERS", "ACTIVATIONS", "activation", "layer_numbers", *LAYERS]

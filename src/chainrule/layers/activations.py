@@ -12,8 +12,22 @@ from ..validation import check_number, check_one_of
 from .base import Layer
 
 
-class Identity(Layer):
+class Activation(Layer):
+    """An activation layer, A = g(Z). For the elementwise ones dZ = dA * g'(Z), with g'
+    written out in ``g_prime``; ``backward_equation`` is what explain prints for dZ."""
+
+    g_prime = None
+
+    @property
+    def backward_equation(self):
+        return f"dZ = dA * g'(Z),  g'(Z) = {self.g_prime}"
+
+
+class Identity(Activation):
     """A = Z;  dZ = dA."""
+
+    #: g'(Z), as explain prints it: dZ = dA * g'(Z)
+    g_prime = "1"
 
     def forward(self, Z, training=False):
         return Z
@@ -22,8 +36,11 @@ class Identity(Layer):
         return dA
 
 
-class Sigmoid(Layer):
+class Sigmoid(Activation):
     """A = 1 / (1 + e^-Z);  dZ = dA * A (1 - A).  Caches A."""
+
+    #: g'(Z), as explain prints it: dZ = dA * g'(Z)
+    g_prime = "A (1 - A)"
 
     def forward(self, Z, training=False):
         self.A = F.sigmoid(Z)
@@ -33,8 +50,11 @@ class Sigmoid(Layer):
         return dA * F.sigmoid_grad_from_output(self.A)
 
 
-class Tanh(Layer):
+class Tanh(Activation):
     """A = tanh(Z);  dZ = dA * (1 - A^2).  Caches A."""
+
+    #: g'(Z), as explain prints it: dZ = dA * g'(Z)
+    g_prime = "1 - A^2"
 
     def forward(self, Z, training=False):
         self.A = F.tanh(Z)
@@ -44,8 +64,11 @@ class Tanh(Layer):
         return dA * F.tanh_grad_from_output(self.A)
 
 
-class ReLU(Layer):
+class ReLU(Activation):
     """A = max(Z, 0);  dZ = dA * [Z > 0], where [Z > 0] = [A > 0].  Caches A."""
+
+    #: g'(Z), as explain prints it: dZ = dA * g'(Z)
+    g_prime = "[Z > 0]"
 
     def forward(self, Z, training=False):
         self.A = F.relu(Z)
@@ -55,8 +78,11 @@ class ReLU(Layer):
         return dA * F.relu_grad_from_output(self.A)
 
 
-class LeakyReLU(Layer):
+class LeakyReLU(Activation):
     """A = Z where Z > 0 else negative_slope Z;  dZ = dA * (1 or negative_slope)."""
+
+    #: g'(Z), as explain prints it: dZ = dA * g'(Z)
+    g_prime = "1 if Z > 0 else negative_slope"
 
     def __init__(self, negative_slope=0.01):
         super().__init__()
@@ -73,11 +99,14 @@ class LeakyReLU(Layer):
         return {"negative_slope": self.negative_slope}
 
 
-class ELU(Layer):
+class ELU(Activation):
     """A = Z where Z > 0 else alpha (e^Z - 1);  dZ = dA * (1 or alpha e^Z).
 
     alpha may be any finite number, as in PyTorch (alpha > 0 is the usual choice).
     """
+
+    #: g'(Z), as explain prints it: dZ = dA * g'(Z)
+    g_prime = "1 if Z > 0 else alpha e^Z"
 
     def __init__(self, alpha=1.0):
         super().__init__()
@@ -94,11 +123,14 @@ class ELU(Layer):
         return {"alpha": self.alpha}
 
 
-class GELU(Layer):
+class GELU(Activation):
     """A = Z Phi(Z) (Phi the normal CDF);  dZ = dA * (Phi(Z) + Z phi(Z)).  Caches Z and Phi(Z).
 
     ``approximate="tanh"`` is PyTorch's tanh approximation, faster here.
     """
+
+    #: g'(Z), as explain prints it: dZ = dA * g'(Z)
+    g_prime = "Phi(Z) + Z phi(Z)"
 
     def __init__(self, approximate="none"):
         super().__init__()
@@ -116,13 +148,16 @@ class GELU(Layer):
         return {"approximate": self.approximate}
 
 
-class Softmax(Layer):
+class Softmax(Activation):
     """A_ij = e^{Z_ij} / sum_k e^{Z_ik} along the last axis;
     dZ = A * (dA - sum_k dA_k A_k).  Caches A.
 
     For classification prefer raw logits with ``CrossEntropy(from_logits=True)``:
     the fused gradient (P - Y) / m is cheaper and more accurate.
     """
+
+    #: not elementwise, so no g'(Z): explain prints this equation for dZ instead
+    backward_equation = "dZ = A * (dA - rowsum(dA * A))"
 
     def forward(self, Z, training=False):
         self.A = F.softmax(Z)
