@@ -9,12 +9,12 @@ def add_parser(sub):
 
 
 def run(args):
-    from ..data import mnist
+    from ..data import GENERATED, mnist
     from ..data.idx import DataFileError
 
     print(f"{'dataset':<15}{'kind':<12}status")
     print(f"{'digits':<15}{'bundled':<12}ok (1,797 8x8 images inside the package)")
-    for name in ("xor", "spirals", "moons", "circles", "blobs", "sine"):
+    for name in GENERATED:
         print(f"{name:<15}{'generated':<12}ok (made on demand from the seed)")
     for name in mnist.DATASETS:
         found, problems = [], []

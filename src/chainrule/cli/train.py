@@ -9,7 +9,16 @@ from pathlib import Path
 from .common import CommandError
 
 
+#: the flags that set a key of the recipe, by section: --resume refuses them (the run keeps its recipe)
+RECIPE_FLAGS = {"data": ("dataset", "path", "label", "samples"), "model": ("hidden", "activation", "dropout"),
+                "train": ("optimizer", "lr", "epochs", "batch_size", "seed")}
+
+
 def add_parser(sub):
+    from ..layers import ACTIVATIONS
+    from ..optim import OPTIMIZERS
+    from ..training.config import DATASETS
+
     parser = sub.add_parser("train", help="train a network from a recipe or flags into a run directory",
                            formatter_class=argparse.RawDescriptionHelpFormatter,
                            epilog="flags override the recipe's values; see configs/*.toml for recipes")
@@ -17,15 +26,15 @@ def add_parser(sub):
     parser.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR from its last checkpoint")
     parser.add_argument("--out", help="the run directory (default runs/<dataset>)")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing run directory's results")
-    parser.add_argument("--dataset", help="digits, mnist, fashion-mnist, csv, xor, spirals, moons, circles, blobs, sine")
+    parser.add_argument("--dataset", help=", ".join(DATASETS))
     parser.add_argument("--csv", dest="path", help="the CSV file for --dataset csv")
     parser.add_argument("--label", help="the CSV label column (name or index)")
     parser.add_argument("--data-dir", help="where the MNIST-family files are")
     parser.add_argument("--samples", type=int, help="train on only this many rows")
     parser.add_argument("--hidden", type=int, nargs="+", help="hidden layer widths, e.g. --hidden 256 128")
-    parser.add_argument("--activation", help="relu, tanh, sigmoid, leaky_relu, elu, gelu")
+    parser.add_argument("--activation", help=", ".join(ACTIVATIONS))
     parser.add_argument("--dropout", type=float)
-    parser.add_argument("--optimizer", help="sgd, adagrad, rmsprop, adam, adamw")
+    parser.add_argument("--optimizer", help=", ".join(OPTIMIZERS))
     parser.add_argument("--lr", type=float, help="learning rate")
     parser.add_argument("--epochs", type=int)
     parser.add_argument("--batch-size", type=int)
@@ -47,8 +56,7 @@ def run(args):
         run_dir = Path(args.resume)
         if not (run_dir / "checkpoint.chainrule").is_file():
             raise CommandError(f"{run_dir} has no checkpoint.chainrule to resume from")
-        recipe_flags = ("config", "out", "dataset", "path", "label", "samples", "hidden", "activation", "dropout",
-                        "optimizer", "lr", "epochs", "batch_size", "seed")
+        recipe_flags = ("config", "out", *(flag for flags in RECIPE_FLAGS.values() for flag in flags))
         given = [name for name in recipe_flags if getattr(args, name) is not None]
         if given:
             raise CommandError(f"--resume continues the run with its own config.toml; it does not take "
@@ -56,11 +64,9 @@ def run(args):
         card = train_run(None, run_dir, resume=True, verbose=verbose, data_dir=args.data_dir, log=log)
     else:
         config = TrainConfig.from_toml(args.config) if args.config else TrainConfig()
-        config = config.with_overrides("data", dataset=args.dataset, path=args.path, label=args.label,
-                                       samples=args.samples, data_dir=args.data_dir)
-        config = config.with_overrides("model", hidden=args.hidden, activation=args.activation, dropout=args.dropout)
-        config = config.with_overrides("train", optimizer=args.optimizer, lr=args.lr, epochs=args.epochs,
-                                       batch_size=args.batch_size, seed=args.seed)
+        for section, flags in RECIPE_FLAGS.items():
+            config = config.with_overrides(section, **{flag: getattr(args, flag) for flag in flags})
+        config = config.with_overrides("data", data_dir=args.data_dir)
         run_dir = Path(args.out or f"runs/{config.data.dataset}")
         if (run_dir / "model.chainrule").exists() or (run_dir / "checkpoint.chainrule").exists():
             if not args.overwrite:

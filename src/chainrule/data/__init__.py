@@ -1,12 +1,13 @@
 """Data: bundled and generated datasets, MNIST-family files, CSV tables, preprocessing."""
 
 from .csv import load_csv
-from .datasets import load_digits, make_blobs, make_circles, make_moons, make_sine, make_spirals, make_xor
+from .datasets import GENERATED, load_digits, make_blobs, make_circles, make_moons, make_sine, make_spirals, make_xor
 from .idx import DataFileError, read_idx
 from .mnist import load_fashion_mnist, load_mnist
 from .preprocessing import ConstantScaler, MinMaxScaler, Standardizer, flatten, one_hot, train_test_split
 
 __all__ = [
+    "GENERATED",
     "load_digits", "load_mnist", "load_fashion_mnist", "load_csv", "read_idx", "DataFileError",
     "make_xor", "make_spirals", "make_moons", "make_circles", "make_blobs", "make_sine",
     "Standardizer", "MinMaxScaler", "ConstantScaler", "flatten", "one_hot", "train_test_split",

@@ -85,3 +85,8 @@ def make_sine(n=200, noise=0.1, rng=None, dtype=np.float32):
     gen = as_generator(rng)
     x = gen.uniform(-np.pi, np.pi, (n, 1))
     return x.astype(dtype), (np.sin(x) + gen.normal(0.0, noise, x.shape)).astype(dtype)
+
+
+#: the generated datasets by name (chainrule datasets, recipes' dataset = "...")
+GENERATED = {"xor": make_xor, "spirals": make_spirals, "moons": make_moons, "circles": make_circles,
+             "blobs": make_blobs, "sine": make_sine}

@@ -51,12 +51,16 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..data.datasets import GENERATED
+from ..data.mnist import DATASETS as MNIST_DATASETS
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-DATASETS = ("digits", "mnist", "fashion-mnist", "csv", "xor", "spirals", "moons", "circles", "blobs", "sine")
+#: every dataset a recipe can name: the bundled digits, the MNIST family, a CSV file, the generated ones
+DATASETS = ("digits", *MNIST_DATASETS, "csv", *GENERATED)
 
 
 @dataclass

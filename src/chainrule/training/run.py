@@ -35,12 +35,9 @@ from .diagnostics import Diagnostics
 
 def _generated(d, seed):
     """The generated dataset a recipe names, with the recipe's size and noise."""
-    makers = {"xor": (datasets.make_xor, {}), "spirals": (datasets.make_spirals, {"arms": d.arms}),
-              "moons": (datasets.make_moons, {}), "circles": (datasets.make_circles, {}),
-              "sine": (datasets.make_sine, {}), "blobs": (datasets.make_blobs, {"centers": d.arms})}
-    make, extra = makers[d.dataset]
-    noise = {"spread": d.noise} if d.dataset == "blobs" else {"noise": d.noise}
-    return make(n=d.n_samples, rng=seed, **noise, **extra)
+    extra = {"spirals": {"arms": d.arms}, "blobs": {"centers": d.arms, "spread": d.noise}}
+    options = extra.get(d.dataset, {"noise": d.noise})
+    return datasets.GENERATED[d.dataset](n=d.n_samples, rng=seed, **options)
 
 
 # -- data ----------------------------------------------------------------------
