@@ -601,7 +601,7 @@ def test_constant_scaler_divides_and_images_become_float32():
     assert out.dtype == np.float32 and out.shape == (1, 2, 2)
     assert np.allclose(out, [[[0, 1], [0.2, 0.4]]])
     assert np.allclose(ConstantScaler(2).fit(X_TRAIN).transform(X_TEST), X_TEST / 2)
-    with pytest.raises(ValueError, match="value must be > 0"):
+    with pytest.raises(ValueError, match=r"ConstantScaler: value must be a finite number > 0; received 0"):
         ConstantScaler(0)
 
 

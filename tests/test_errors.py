@@ -178,7 +178,7 @@ def test_numpy_and_int_learning_rates_are_accepted(lr):
 
 def test_unknown_metric(digits):
     X, y = digits
-    with pytest.raises(ValueError, match=r"unknown metric 'acc'; expected one of \['accuracy'"):
+    with pytest.raises(ValueError, match=r"fit: metrics must be one of \['accuracy'.*received 'acc'"):
         fit(mlp(), X, y, metrics=["acc"])
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .validation import check_int, check_one_of
+
 
 def as_label_vector(y):
     """Labels (m,) from labels, one-hot rows or scores (m, k) (the argmax)."""
@@ -35,6 +37,7 @@ def accuracy(y_true, y_pred):
 
 def top_k_accuracy(y_true, scores, k=5):
     """The fraction of samples whose true label is among the k highest scores."""
+    check_int(k, "k", "top_k_accuracy", low=1)
     t = as_label_vector(y_true)
     scores = np.asarray(scores)
     if scores.ndim != 2 or scores.shape[1] < 2:
@@ -47,6 +50,8 @@ def top_k_accuracy(y_true, scores, k=5):
 def confusion_matrix(y_true, y_pred, num_classes=None):
     """C[i, j] = the number of samples of true class i predicted as class j."""
     t, p = as_label_vector(y_true), as_label_vector(y_pred)
+    if num_classes is not None:
+        check_int(num_classes, "num_classes", "confusion_matrix", low=1)
     k = num_classes or int(max(t.max(initial=0), p.max(initial=0)) + 1)
     C = np.zeros((k, k), dtype=np.int64)
     np.add.at(C, (t, p), 1)
@@ -96,7 +101,7 @@ def resolve(metrics, loss):
     metrics = [metrics] if isinstance(metrics, str) else list(metrics)
     for name in metrics:
         if name not in CLASSIFICATION + REGRESSION:
-            raise ValueError(f"unknown metric {name!r}; expected one of {list(CLASSIFICATION + REGRESSION)}")
+            check_one_of(name, "metrics", "fit", CLASSIFICATION + REGRESSION)
     return metrics
 
 

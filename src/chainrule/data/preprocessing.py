@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..init import as_generator
+from ..validation import check_fraction, check_one_of, check_positive
 
 
 class Scaler:
@@ -64,9 +65,7 @@ class ConstantScaler(Scaler):
     """x' = x / value for every feature: ``ConstantScaler(255)`` for 8-bit images."""
 
     def __init__(self, value=255.0):
-        if not value > 0:
-            raise ValueError(f"ConstantScaler: value must be > 0; received {value!r}")
-        self.value = float(value)
+        self.value = check_positive(value, "value", "ConstantScaler")
 
     def _statistics(self, X):
         return np.zeros(X.shape[1]), np.full(X.shape[1], self.value)
@@ -102,9 +101,9 @@ def train_test_split(X, y, test_size=0.2, stratify="auto", rng=None):
     """
     X, y = np.asarray(X), np.asarray(y)
     if len(X) != len(y):
-        raise ValueError(f"X has {len(X)} samples but y has {len(y)}")
-    if not 0 < test_size < 1:
-        raise ValueError(f"test_size must be a fraction in (0, 1); received {test_size!r}")
+        raise ValueError(f"train_test_split: X has {len(X)} samples but y has {len(y)}; they must have the same length")
+    check_fraction(test_size, "test_size", "train_test_split", include_zero=False)
+    check_one_of(stratify, "stratify", "train_test_split", ("auto", True, False))
     gen = as_generator(rng)
     if stratify == "auto":
         stratify = (y.ndim == 1 and y.dtype.kind in "iub") or (y.ndim == 2 and y.shape[1] > 1)

@@ -8,6 +8,9 @@ A callback sees ``self.model`` and ``self.optimizer``; setting
 from __future__ import annotations
 
 import math
+import os
+
+from ..validation import check_bool, check_int, check_non_negative, check_number, check_one_of
 
 
 class Callback:
@@ -45,9 +48,12 @@ class History(Callback):
 class Monitor:
     """Tracks the best value of one logged quantity ("val_loss", "accuracy", ...)."""
 
-    def __init__(self, monitor, mode="auto", min_delta=0.0):
-        if mode not in ("auto", "min", "max"):
-            raise ValueError(f"mode must be 'auto', 'min' or 'max'; received {mode!r}")
+    def __init__(self, monitor, mode="auto", min_delta=0.0, owner="Monitor"):
+        if not isinstance(monitor, str):
+            raise TypeError(f"{owner}: monitor must be the name of a logged number (e.g. 'val_loss'); "
+                            f"received {monitor!r}")
+        check_one_of(mode, "mode", owner, ("auto", "min", "max"))
+        min_delta = check_non_negative(min_delta, "min_delta", owner)
         if mode == "auto":
             mode = "min" if "loss" in monitor or monitor.endswith(("mse", "mae")) else "max"
         self.monitor, self.mode, self.min_delta = monitor, mode, abs(min_delta)
@@ -75,11 +81,9 @@ class EarlyStopping(Callback):
     """
 
     def __init__(self, monitor="val_loss", patience=5, min_delta=0.0, mode="auto", restore_best_weights=True):
-        if patience < 0:
-            raise ValueError(f"EarlyStopping: patience must be >= 0; received {patience!r}")
-        self.monitor = Monitor(monitor, mode, min_delta)
-        self.patience = int(patience)
-        self.restore_best_weights = restore_best_weights
+        self.monitor = Monitor(monitor, mode, min_delta, "EarlyStopping")
+        self.patience = check_int(patience, "patience", "EarlyStopping", low=0)
+        self.restore_best_weights = check_bool(restore_best_weights, "restore_best_weights", "EarlyStopping")
 
     def on_train_begin(self, logs=None):
         self.wait, self.best_epoch, self.stopped_epoch, self.best_arrays = 0, None, None, None
@@ -114,9 +118,11 @@ class ModelCheckpoint(Callback):
     or only when ``monitor`` improves with ``save_best_only=True``."""
 
     def __init__(self, path, monitor="val_loss", save_best_only=False, mode="auto"):
+        if not isinstance(path, (str, os.PathLike)):
+            raise TypeError(f"ModelCheckpoint: path must be a file path (str or Path); received {path!r}")
         self.path = str(path)
-        self.monitor = Monitor(monitor, mode)
-        self.save_best_only = save_best_only
+        self.monitor = Monitor(monitor, mode, owner="ModelCheckpoint")
+        self.save_best_only = check_bool(save_best_only, "save_best_only", "ModelCheckpoint")
 
     def on_epoch_end(self, epoch, logs=None):
         if self.save_best_only and not self.monitor.improved(self.monitor.value(logs, "ModelCheckpoint")):
@@ -129,7 +135,8 @@ class LearningRateScheduler(Callback):
 
     def __init__(self, schedule):
         if not callable(schedule):
-            raise TypeError(f"LearningRateScheduler needs a callable schedule(epoch, base_lr); received {schedule!r}")
+            raise TypeError(f"LearningRateScheduler: schedule must be a callable schedule(epoch, base_lr); "
+                            f"received {schedule!r}")
         self.schedule = schedule
 
     def on_train_begin(self, logs=None):
@@ -149,10 +156,11 @@ class ReduceLROnPlateau(Callback):
     """Multiply lr by ``factor`` when ``monitor`` has not improved for ``patience`` epochs."""
 
     def __init__(self, monitor="val_loss", factor=0.1, patience=10, min_delta=1e-4, min_lr=0.0, mode="auto"):
-        if not 0 < factor < 1:
-            raise ValueError(f"ReduceLROnPlateau: factor must be in (0, 1); received {factor!r}")
-        self.monitor = Monitor(monitor, mode, min_delta)
-        self.factor, self.patience, self.min_lr = float(factor), int(patience), float(min_lr)
+        owner = "ReduceLROnPlateau"
+        self.factor = check_number(factor, "factor", owner, low=0, high=1, low_open=True, high_open=True)
+        self.monitor = Monitor(monitor, mode, min_delta, owner)
+        self.patience = check_int(patience, "patience", owner, low=0)
+        self.min_lr = check_non_negative(min_lr, "min_lr", owner)
         self.wait = 0
 
     def on_epoch_end(self, epoch, logs=None):
