@@ -52,6 +52,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..data.datasets import GENERATED
+from ..validation import check_fraction, check_int, check_number, check_one_of, check_positive
 from ..data.mnist import DATASETS as MNIST_DATASETS
 
 if sys.version_info >= (3, 11):
@@ -88,7 +89,7 @@ class DataConfig:
         _at_least("data", "n_samples", self.n_samples, 4)
         _at_least("data", "arms", self.arms, 2)
         if self.dataset == "csv" and not self.path:
-            raise ValueError("config [data]: dataset = 'csv' needs path = 'file.csv'")
+            raise ValueError("config: [data] path must name the CSV file when dataset = 'csv'; received ''")
 
 
 @dataclass
@@ -104,7 +105,7 @@ class ModelConfig:
         from ..layers import ACTIVATIONS
 
         if not all(isinstance(h, int) and not isinstance(h, bool) and h >= 1 for h in self.hidden):
-            raise ValueError(f"config [model] hidden: expected a list of positive integers; received {self.hidden!r}")
+            raise ValueError(f"config: [model] hidden must be a list of integers >= 1; received {self.hidden!r}")
         _one_of("model", "activation", self.activation, tuple(ACTIVATIONS))
         _fraction("model", "dropout", self.dropout)
         _at_least("model", "l2", self.l2, 0)
@@ -139,8 +140,9 @@ class TrainingConfig:
         _one_of("train", "optimizer", self.optimizer, tuple(OPTIMIZERS))
         _one_of("train", "dtype", self.dtype, DTYPES)
         _one_of("train", "schedule", self.schedule, ("none", "step", "exponential", "cosine", "plateau"))
-        if not self.lr > 0:
-            raise ValueError(f"config [train] lr: expected a number > 0; received {self.lr!r}")
+        check_positive(self.lr, "[train] lr", "config")
+        check_fraction(self.momentum, "[train] momentum", "config")
+        check_positive(self.gamma, "[train] gamma", "config")
         _at_least("train", "epochs", self.epochs, 1)
         _at_least("train", "batch_size", self.batch_size, 1)
         _at_least("train", "step_size", self.step_size, 1)
@@ -149,7 +151,8 @@ class TrainingConfig:
         _at_least("train", "clipnorm", self.clipnorm, 0)
         _at_least("train", "weight_decay", self.weight_decay, 0)
         if self.schedule == "cosine" and self.warmup_epochs >= self.epochs:
-            raise ValueError(f"config [train]: warmup_epochs ({self.warmup_epochs}) must be below epochs ({self.epochs})")
+            raise ValueError(f"config: [train] warmup_epochs must be below epochs ({self.epochs}); "
+                             f"received {self.warmup_epochs}")
 
 
 SECTIONS = {"data": DataConfig, "model": ModelConfig, "train": TrainingConfig}
@@ -214,12 +217,12 @@ class TrainConfig:
 
 def _section(name, section_cls, values):
     if not isinstance(values, dict):
-        raise ValueError(f"config [{name}]: expected a table of keys; received {values!r}")
+        raise ValueError(f"config: [{name}] must be a table of keys; received {values!r}")
     values = dict(values)  # never change the caller's table
     fields = {f.name: f for f in dataclasses.fields(section_cls)}
     for key, value in values.items():
         if key not in fields:
-            raise ValueError(f"config [{name}]: unknown key {key!r}; expected one of {sorted(fields)}")
+            raise ValueError(f"config: [{name}] unknown key {key!r}; expected one of {sorted(fields)}")
         values[key] = _typed(name, key, value, fields[key])
     return section_cls(**values)
 
@@ -235,24 +238,23 @@ def _typed(section, key, value, spec):
         return [value]
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
         names = {int: "an integer", float: "a number", str: "a string", bool: "true or false", list: "a list"}
-        raise ValueError(f"config [{section}] {key}: expected {names[kind]}; received {value!r}")
+        raise ValueError(f"config: [{section}] {key} must be {names[kind]}; received {value!r}")
     return value
 
 
 def _one_of(section, key, value, options):
-    if value not in options:
-        raise ValueError(f"config [{section}] {key}: expected one of {list(options)}; received {value!r}")
+    check_one_of(value, f"[{section}] {key}", "config", options)
 
 
 def _fraction(section, key, value, allow_zero=True):
-    if not ((0 <= value if allow_zero else 0 < value) and value < 1):
-        raise ValueError(f"config [{section}] {key}: expected a fraction in {'[0' if allow_zero else '(0'}, 1); "
-                         f"received {value!r}")
+    check_fraction(value, f"[{section}] {key}", "config", include_zero=allow_zero)
 
 
 def _at_least(section, key, value, low):
-    if value < low:
-        raise ValueError(f"config [{section}] {key}: expected a value >= {low}; received {value!r}")
+    if isinstance(value, int) and not isinstance(value, bool):
+        check_int(value, f"[{section}] {key}", "config", low=low)
+    else:
+        check_number(value, f"[{section}] {key}", "config", low=low)
 
 
 def _toml_context(text, err):
