@@ -17,8 +17,8 @@ import pytest
 import chainrule as cr
 from chainrule import callbacks as cbs
 from chainrule import optim, schedules
-from chainrule.io.serialize import ModelFileError, read_archive
-from chainrule.training.checkpoint import Checkpoint
+from chainrule.io.serialize import ModelFileError
+from chainrule.training.checkpoint import Checkpoint, read_checkpoint
 
 RECIPE = """\
 [data]
@@ -50,7 +50,7 @@ def chainrule_process(*argv, cwd):
 def epochs_done(checkpoint):
     """The epochs a checkpoint says are finished, or 0 while there is none."""
     try:
-        header, _ = read_archive(checkpoint, "chainrule-checkpoint", version=1)
+        header, _ = read_checkpoint(checkpoint)
     except FileNotFoundError:
         return 0
     return header["epochs_done"]

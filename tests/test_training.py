@@ -76,7 +76,7 @@ def test_the_dtype_is_kept_through_forward_backward_optimizer_and_fit(digits, dt
     fit(model, X.astype(np.float64), y, optimizer=optimizer, epochs=1)
     assert model.params_.dtype == model.grads_.dtype == dtype
     assert all(state.dtype == dtype for state in optimizer.state.values())
-    assert set(optimizer.state) == {"m", "v"}
+    assert set(optimizer.state) == {"m_scaled", "v_scaled"}
     for layer in model.layers:
         for value in [*layer.params().values(), *layer.grads().values(), *layer.state().values()]:
             assert value.dtype == dtype
@@ -333,11 +333,11 @@ def test_schedule_values_by_hand():
 
 
 def test_bad_schedules():
-    with pytest.raises(ValueError, match="step_size must be >= 1; received 0"):
+    with pytest.raises(ValueError, match="StepDecay: step_size must be an integer >= 1; received 0"):
         cr.schedules.StepDecay(0)
-    with pytest.raises(ValueError, match=r"gamma must be in \(0, 1\]; received 1.5"):
+    with pytest.raises(ValueError, match=r"ExponentialDecay: gamma must be a finite number in \(0, 1\]; received 1.5"):
         cr.schedules.ExponentialDecay(1.5)
-    with pytest.raises(ValueError, match="warmup_epochs=5"):
+    with pytest.raises(ValueError, match="CosineDecay: warmup_epochs must be an integer from 0 to 4; received 5"):
         cr.schedules.CosineDecay(5, warmup_epochs=5)
     with pytest.raises(TypeError, match="LearningRateScheduler: schedule must be a callable"):
         LearningRateScheduler(0.1)

@@ -3,9 +3,18 @@
 ``opt.step(model)`` updates every parameter of the model in place from the
 gradients that ``model.backward`` filled. The model keeps all parameters in
 one flat array ``model.params_`` (the layers' W and b are views into it) and
-all gradients in ``model.grads_``, so each update below is a handful of
+all gradients in ``model.grads_``, so each rule below is a handful of
 vectorised operations over every parameter at once. Below, p is that flat
-parameter vector, g its gradient, t the step number (1, 2, ...).
+parameter vector (W and b), g its gradient (dW and db), lr the learning rate
+alpha and t the step number (1, 2, ...). The simplest rule, gradient descent,
+is ``p -= lr * g``: W := W - alpha dW.
+
+Each ``update`` is the textbook rule; ``chainrule.optim_executor`` runs it,
+on slices in parallel threads for large models, or Adam as one compiled pass
+(numba, the `fast` extra). Every rule is elementwise, so both give exactly the
+numbers of one plain pass. The rules write in place (``*=``, ``+=``,
+``out=``) so that a step allocates little: on a model of millions of
+parameters a fresh array per operation costs more than the arithmetic.
 
 The update rules and their defaults are PyTorch's, so that the same recipe
 gives the same numbers in both.
@@ -14,130 +23,71 @@ gives the same numbers in both.
 from __future__ import annotations
 
 import math
-import os
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from . import fused
-from .validation import is_positive_number
-
-#: from this many parameters on, the elementwise update runs on slices in parallel threads
-#: (NumPy releases the GIL in its loops); below it, threads cost more than they save
-PARALLEL_MIN_SIZE = 1 << 20
-
-#: the slice length: a slice of every array an update touches fits in a core's cache together
-PART_SIZE = 1 << 17
-
-#: from this many parameters on, Adam runs as one compiled pass when numba is installed
-#: (``chainrule.fused``, the `fast` extra): there NumPy's passes are bound by memory traffic and
-#: the fused one is about twice as fast; below it, the gain is smaller than the cost of loading
-#: numba (about 100 MiB, mostly its compiler's code)
-FUSED_MIN_SIZE = 1 << 20
-
-
-def _parts(size):
-    """Slices of ``size`` elements for the worker threads to take in turn (one slice if small)."""
-    if size < PARALLEL_MIN_SIZE or (os.cpu_count() or 1) == 1:
-        return [slice(0, size)]
-    return [slice(start, min(start + PART_SIZE, size)) for start in range(0, size, PART_SIZE)]
-
-
-_pool = None
-
-
-def _threads():
-    return min(os.cpu_count() or 1, 4)
-
-
-def _run_parallel(fn, parts):
-    """fn(part, i) for every part, i the number of the thread that runs it: the calling thread
-    (0) and the pool's workers (1, 2, ...) take the parts in turn."""
-    global _pool
-    threads = _threads()
-    if _pool is None:
-        _pool = ThreadPoolExecutor(max_workers=threads - 1, thread_name_prefix="chainrule-optim")
-    queue = iter(parts)  # shared: next() on a list iterator is atomic under the GIL
-
-    def work(i):
-        for part in queue:
-            fn(part, i)
-
-    helpers = [_pool.submit(work, i) for i in range(1, threads)]
-    work(0)
-    for future in helpers:
-        future.result()
+from . import optim_executor
+from .optim_executor import FUSED_MIN_SIZE  # noqa: F401  (reported by chainrule.benchmark)
+from .validation import check_bool, check_fraction, check_non_negative, check_positive
 
 
 class Optimizer:
     #: names of the per-parameter state arrays, saved in checkpoints
     state_names: tuple[str, ...] = ()
+    #: work arrays ``update`` needs besides the state (by name, p's shape)
+    scratch_names: tuple[str, ...] = ()
+    #: whether weight decay shrinks p directly (AdamW) instead of adding wd p to g (L2)
+    decoupled = False
 
     def __init__(self, lr, weight_decay=0.0, clipnorm=None):
-        if not is_positive_number(lr):
-            raise ValueError(f"{type(self).__name__}: lr must be a positive number; received {lr!r}")
-        if weight_decay < 0:
-            raise ValueError(f"{type(self).__name__}: weight_decay must be >= 0; received {weight_decay!r}")
-        if clipnorm is not None and not clipnorm > 0:
-            raise ValueError(f"{type(self).__name__}: clipnorm must be > 0 or None; received {clipnorm!r}")
-        self.lr = float(lr)
-        self.weight_decay = float(weight_decay)
-        self.clipnorm = clipnorm
+        owner = type(self).__name__
+        self.lr = check_positive(lr, "lr", owner)
+        self.weight_decay = check_non_negative(weight_decay, "weight_decay", owner)
+        self.clipnorm = None if clipnorm is None else check_positive(clipnorm, "clipnorm", owner)
         self.iterations = 0
         self.state = {}
+        self._scratch = optim_executor.Scratch()
 
     def step(self, model):
         """One update of every parameter of ``model`` from its current gradients."""
         p, g = model.params_, model.grads_
-        if self.state and next(iter(self.state.values())).shape != p.shape:
-            raise ValueError(f"{type(self).__name__} holds state for {next(iter(self.state.values())).size} "
-                             f"parameters but the model has {p.size}; use one optimizer per model")
-        if not self.state:
-            self.state = {name: np.zeros_like(p) for name in self.state_names}
+        self._start_state(p)
         if self.clipnorm is not None:
             clip_by_global_norm(g, self.clipnorm)
         self.iterations += 1
         t = self.iterations
         if self.fused_update(p, g, t):
             return
-        parts = _parts(p.size)
-        # scratch space, so that updates allocate nothing: one slice's worth per thread
-        shape = (1, p.size) if len(parts) == 1 else (_threads(), PART_SIZE)
-        scratch = getattr(self, "_scratch", None)
-        if (scratch is None or scratch["tmp"].shape != shape or scratch["tmp"].dtype != p.dtype
-                or (self.weight_decay and scratch["decayed"] is None)):
-            self._scratch = {"tmp": np.empty(shape, p.dtype),
-                             "decayed": np.empty(shape, p.dtype) if self.weight_decay else None}
+        l2 = self.weight_decay and not self.decoupled
+        scratch_names = self.scratch_names + (("decayed",) if l2 else ())
 
-        def update_part(s, i):
-            n = s.stop - s.start
-            arrays = {name: a[s] for name, a in self.state.items()}
-            arrays.update({name: None if a is None else a[i, :n] for name, a in self._scratch.items()})
-            self.update(p[s], g[s], t, arrays)
+        def update(p, g, state, scratch):
+            if l2:  # g + wd p: L2 regularisation folded into the gradient, without touching g
+                decayed = np.multiply(p, self.weight_decay, out=scratch["decayed"])
+                decayed += g
+                g = decayed
+            self.update(p, g, t, state, scratch)
 
-        if len(parts) == 1:
-            update_part(parts[0], 0)
-        else:  # every rule is elementwise, so slices give exactly the same numbers
-            _run_parallel(update_part, parts)
+        optim_executor.run(update, p, g, self.state, self._scratch, scratch_names)
 
-    def update(self, p, g, t, s):
-        """Update p in place from g at step t; ``s`` holds the state arrays by name and the
-        scratch arrays "tmp" and "decayed", all of p's shape."""
+    def update(self, p, g, t, state, scratch):
+        """Update p in place from g at step t. ``state`` holds this optimizer's arrays by name,
+        ``scratch`` the work arrays named in ``scratch_names``; all have p's shape."""
         raise NotImplementedError
 
     def fused_update(self, p, g, t):
-        """The same update as one compiled pass (``chainrule.fused``), if this optimizer has one
-        and it applies; returns whether it ran."""
+        """The same update as one compiled pass, if this optimizer has one and it applies;
+        returns whether it ran."""
         return False
 
-    def _decayed(self, p, g, s):
-        """g + weight_decay * p (L2 regularisation folded into the gradient), without touching g."""
-        if not self.weight_decay:
-            return g
-        out = s["decayed"]
-        np.multiply(p, self.weight_decay, out=out)
-        out += g
-        return out
+    def _start_state(self, p):
+        if not self.state:
+            self.state = {name: np.zeros_like(p) for name in self.state_names}
+            return
+        size = next(iter(self.state.values())).size
+        if size != p.size:
+            raise ValueError(f"{type(self).__name__} holds state for {size} parameters but the model has "
+                             f"{p.size}; use one optimizer per model")
 
     def get_config(self):
         return {"lr": self.lr, "weight_decay": self.weight_decay, "clipnorm": self.clipnorm}
@@ -145,6 +95,10 @@ class Optimizer:
     def load_state(self, lr, iterations, arrays):
         """Continue from a checkpoint: the learning rate, the step count and the state arrays."""
         self.lr, self.iterations = float(lr), int(iterations)
+        missing = [name for name in self.state_names if name not in arrays]
+        if iterations and missing:
+            raise ValueError(f"{type(self).__name__}: the saved state has no {', '.join(missing)} "
+                             f"(it holds {', '.join(sorted(arrays)) or 'nothing'})")
         self.state = {name: np.array(arrays[name]) for name in self.state_names} if iterations else {}
 
     def __repr__(self):
@@ -160,34 +114,30 @@ def clip_by_global_norm(g, max_norm):
 
 
 class SGD(Optimizer):
-    """Stochastic gradient descent, with optional (Nesterov) momentum.
+    """Stochastic gradient descent, with optional (Nesterov) momentum mu::
 
-    g <- g + wd p;  v <- mu v + g;  p <- p - lr (g + mu v if nesterov else v)
-    (v starts at 0; with momentum 0 this is plain p <- p - lr g).
+        v <- mu v + g;  p <- p - lr v             (Nesterov: p <- p - lr (g + mu v))
+
+    v starts at 0; with momentum 0 this is plain p <- p - lr g.
+    ``weight_decay`` adds wd p to g first (L2), here and in every optimizer but AdamW.
     """
 
     def __init__(self, lr=1e-3, momentum=0.0, nesterov=False, weight_decay=0.0, clipnorm=None):
         super().__init__(lr, weight_decay, clipnorm)
-        if not 0.0 <= momentum < 1.0:
-            raise ValueError(f"SGD: momentum must be in [0, 1); received {momentum!r}")
-        if nesterov and momentum == 0:
-            raise ValueError("SGD: nesterov=True needs a momentum > 0")
-        self.momentum = float(momentum)
-        self.nesterov = bool(nesterov)
-        self.state_names = ("velocity",) if momentum else ()
+        self.momentum = check_fraction(momentum, "momentum", "SGD")
+        self.nesterov = check_bool(nesterov, "nesterov", "SGD")
+        if self.nesterov and not self.momentum:
+            check_positive(self.momentum, "momentum (with nesterov=True)", "SGD")
+        self.state_names = ("velocity",) if self.momentum else ()
 
-    def update(self, p, g, t, s):
-        g = self._decayed(p, g, s)
+    def update(self, p, g, t, state, scratch):
         if not self.momentum:
-            p -= self.lr * g
+            p -= self.lr * g                                 # W := W - alpha dW
             return
-        v = s["velocity"]
+        v = state["velocity"]
         v *= self.momentum
         v += g
-        if self.nesterov:
-            p -= self.lr * (g + self.momentum * v)
-        else:
-            p -= self.lr * v
+        p -= self.lr * (g + self.momentum * v if self.nesterov else v)
 
     def get_config(self):
         return {**super().get_config(), "momentum": self.momentum, "nesterov": self.nesterov}
@@ -200,13 +150,12 @@ class Adagrad(Optimizer):
 
     def __init__(self, lr=0.01, eps=1e-10, weight_decay=0.0, clipnorm=None):
         super().__init__(lr, weight_decay, clipnorm)
-        self.eps = float(eps)
+        self.eps = check_positive(eps, "eps", "Adagrad")
 
-    def update(self, p, g, t, s):
-        g = self._decayed(p, g, s)
-        sum_sq = s["sum_sq"]
-        sum_sq += g * g
-        p -= self.lr * g / (np.sqrt(sum_sq) + self.eps)
+    def update(self, p, g, t, state, scratch):
+        s = state["sum_sq"]
+        s += g * g
+        p -= self.lr * g / (np.sqrt(s) + self.eps)
 
     def get_config(self):
         return {**super().get_config(), "eps": self.eps}
@@ -215,26 +164,23 @@ class Adagrad(Optimizer):
 class RMSProp(Optimizer):
     """s <- alpha s + (1 - alpha) g^2;  p <- p - lr g / (sqrt(s) + eps).
 
-    With momentum: v <- mu v + g / (sqrt(s) + eps);  p <- p - lr v.
+    With momentum mu: v <- mu v + g / (sqrt(s) + eps);  p <- p - lr v.
     """
 
     def __init__(self, lr=0.01, alpha=0.99, eps=1e-8, momentum=0.0, weight_decay=0.0, clipnorm=None):
         super().__init__(lr, weight_decay, clipnorm)
-        if not 0.0 <= alpha < 1.0:
-            raise ValueError(f"RMSProp: alpha must be in [0, 1); received {alpha!r}")
-        self.alpha = float(alpha)
-        self.eps = float(eps)
-        self.momentum = float(momentum)
-        self.state_names = ("mean_sq", "velocity") if momentum else ("mean_sq",)
+        self.alpha = check_fraction(alpha, "alpha", "RMSProp")
+        self.eps = check_positive(eps, "eps", "RMSProp")
+        self.momentum = check_fraction(momentum, "momentum", "RMSProp")
+        self.state_names = ("mean_sq", "velocity") if self.momentum else ("mean_sq",)
 
-    def update(self, p, g, t, s):
-        g = self._decayed(p, g, s)
-        mean_sq = s["mean_sq"]
-        mean_sq *= self.alpha
-        mean_sq += (1 - self.alpha) * g * g
-        step = g / (np.sqrt(mean_sq) + self.eps)
+    def update(self, p, g, t, state, scratch):
+        s = state["mean_sq"]
+        s *= self.alpha
+        s += (1 - self.alpha) * g * g
+        step = g / (np.sqrt(s) + self.eps)
         if self.momentum:
-            v = s["velocity"]
+            v = state["velocity"]
             v *= self.momentum
             v += step
             step = v
@@ -247,69 +193,71 @@ class RMSProp(Optimizer):
 class Adam(Optimizer):
     """Adam (Kingma and Ba), with bias correction::
 
-        m <- b1 m + (1 - b1) g          v <- b2 v + (1 - b2) g^2
-        p <- p - lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)
+        m <- b1 m + (1 - b1) g              m_hat = m / (1 - b1^t)
+        v <- b2 v + (1 - b2) g^2            v_hat = v / (1 - b2^t)
+        p <- p - lr m_hat / (sqrt(v_hat) + eps)
 
     ``weight_decay`` adds wd p to g first (L2, as torch.optim.Adam); use AdamW
     for decoupled weight decay.
 
-    To save passes over the parameters, the state keeps the moments divided by
-    their first weights, M = m / (1 - b1) and V = v / (1 - b2), which update as
-    M <- b1 M + g and V <- b2 V + g^2; the constants return in the step. The
-    numbers are the same as the textbook form's (to rounding).
+    The state keeps the moments divided by their first weights,
+    ``m_scaled = m / (1 - b1)`` and ``v_scaled = v / (1 - b2)``: they update as
+    m_scaled <- b1 m_scaled + g, without the multiplication by (1 - b1), and the
+    constants return once, in the step's scalar factor. That saves two of the
+    ten passes over the parameters; the numbers are the textbook's to rounding.
+    ``fused``: None runs the update as one compiled pass (the `fast` extra, the
+    same numbers) for models from optim_executor.FUSED_MIN_SIZE parameters on
+    when numba is installed; True always (an error if numba is missing); False never.
     """
 
-    state_names = ("m", "v")  # hold M = m / (1 - b1) and V = v / (1 - b2), see above
-    decoupled = False
+    state_names = ("m_scaled", "v_scaled")
+    scratch_names = ("tmp",)
 
     def __init__(self, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, clipnorm=None, fused=None):
         super().__init__(lr, weight_decay, clipnorm)
-        b1, b2 = betas
-        if not (0.0 <= b1 < 1.0 and 0.0 <= b2 < 1.0):
-            raise ValueError(f"{type(self).__name__}: betas must lie in [0, 1); received {betas!r}")
-        if fused not in (None, True, False):
-            raise ValueError(f"{type(self).__name__}: fused must be None (automatic), True or False; "
-                             f"received {fused!r}")
-        self.betas = (float(b1), float(b2))
-        self.eps = float(eps)
-        self.fused = fused
+        owner = type(self).__name__
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+            raise TypeError(f"{owner}: betas must be a pair (beta1, beta2); received {betas!r}")
+        self.betas = (check_fraction(betas[0], "betas[0]", owner), check_fraction(betas[1], "betas[1]", owner))
+        self.eps = check_positive(eps, "eps", owner)
+        self.fused = None if fused is None else check_bool(fused, "fused", owner)
 
-    def update(self, p, g, t, s):
+    def update(self, p, g, t, state, scratch):
         b1, b2 = self.betas
+        m_scaled, v_scaled, tmp = state["m_scaled"], state["v_scaled"], scratch["tmp"]
         if self.decoupled:
-            p *= 1 - self.lr * self.weight_decay
-        else:
-            g = self._decayed(p, g, s)
-        M, V, tmp = s["m"], s["v"], s["tmp"]
-        M *= b1
-        M += g                                     # M = m / (1 - b1)
-        V *= b2
-        np.multiply(g, g, out=tmp)
-        V += tmp                                   # V = v / (1 - b2)
-        # lr/(1-b1^t) m / (sqrt(v)/c + eps) with c = sqrt(1-b2^t), m = (1-b1) M, v = (1-b2) V
-        # is  lr (1-b1) c / ((1-b1^t) sqrt(1-b2)) * M / (sqrt(V) + eps c / sqrt(1-b2))
+            p *= 1 - self.lr * self.weight_decay             # AdamW: p <- p - lr wd p
+        m_scaled *= b1
+        m_scaled += g                                        # m <- b1 m + (1 - b1) g
+        v_scaled *= b2
+        v_scaled += np.multiply(g, g, out=tmp)               # v <- b2 v + (1 - b2) g^2
+        eps_c, k = self._constants(t)
+        step = np.sqrt(v_scaled, out=tmp)
+        step += eps_c
+        np.divide(m_scaled, step, out=step)
+        step *= k
+        p -= step                                            # p <- p - lr m_hat / (sqrt(v_hat) + eps)
+
+    def _constants(self, t):
+        """(eps c, k) such that lr m_hat / (sqrt(v_hat) + eps) = k m_scaled / (sqrt(v_scaled) + eps c).
+
+        With m = (1 - b1) m_scaled, v = (1 - b2) v_scaled and c = sqrt(1 - b2^t) / sqrt(1 - b2),
+        sqrt(v_hat) = sqrt(v_scaled) / c, so k = lr (1 - b1) c / (1 - b1^t).
+        """
+        b1, b2 = self.betas
         c = math.sqrt(1 - b2**t) / math.sqrt(1 - b2)
-        np.sqrt(V, out=tmp)
-        tmp += self.eps * c
-        np.divide(M, tmp, out=tmp)
-        tmp *= self.lr * (1 - b1) * c / (1 - b1**t)
-        p -= tmp
+        return self.eps * c, self.lr * (1 - b1) * c / (1 - b1**t)
 
     def fused_update(self, p, g, t):
-        """The update above as one compiled pass (the `fast` extra; the same numbers). ``fused``:
-        None uses it for models from FUSED_MIN_SIZE parameters on when numba is installed,
-        True always (an error if numba is missing), False never."""
-        if self.fused is False or (self.fused is None and p.size < FUSED_MIN_SIZE):
-            return False
-        kernel = fused.adam_kernel(required=self.fused is True)
+        kernel = optim_executor.fused_adam_kernel(self.fused, p.size)
         if kernel is None:
             return False
+        eps_c, k = self._constants(t)
         b1, b2 = self.betas
-        c = math.sqrt(1 - b2**t) / math.sqrt(1 - b2)
-        k = self.lr * (1 - b1) * c / (1 - b1**t)
         dtype = p.dtype.type  # scalars in p's dtype, as NumPy casts them in update()
-        fused.run(kernel, p, g, self.state["m"], self.state["v"], dtype(b1), dtype(b2), dtype(self.eps * c),
-                  dtype(k), dtype(self.weight_decay), dtype(1 - self.lr * self.weight_decay), self.decoupled)
+        optim_executor.run_fused_adam(kernel, p, g, self.state["m_scaled"], self.state["v_scaled"],
+                                      dtype(b1), dtype(b2), dtype(eps_c), dtype(k), dtype(self.weight_decay),
+                                      dtype(1 - self.lr * self.weight_decay), self.decoupled)
         return True
 
     def get_config(self):

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import math
 
+from .validation import check_int, check_non_negative, check_number
+
 
 class StepDecay:
     """lr = base_lr * gamma^floor(epoch / step_size)."""
 
     def __init__(self, step_size, gamma=0.1):
-        if step_size < 1:
-            raise ValueError(f"StepDecay: step_size must be >= 1; received {step_size!r}")
-        self.step_size, self.gamma = int(step_size), float(gamma)
+        self.step_size = check_int(step_size, "step_size", "StepDecay", low=1)
+        self.gamma = check_number(gamma, "gamma", "StepDecay", low=0, high=1, low_open=True)
 
     def __call__(self, epoch, base_lr):
         return base_lr * self.gamma ** (epoch // self.step_size)
@@ -26,9 +27,7 @@ class ExponentialDecay:
     """lr = base_lr * gamma^epoch."""
 
     def __init__(self, gamma):
-        if not 0 < gamma <= 1:
-            raise ValueError(f"ExponentialDecay: gamma must be in (0, 1]; received {gamma!r}")
-        self.gamma = float(gamma)
+        self.gamma = check_number(gamma, "gamma", "ExponentialDecay", low=0, high=1, low_open=True)
 
     def __call__(self, epoch, base_lr):
         return base_lr * self.gamma**epoch
@@ -41,10 +40,10 @@ class CosineDecay:
     last epoch still learns a little and the rate would reach min_lr one epoch later."""
 
     def __init__(self, total_epochs, warmup_epochs=0, min_lr=0.0):
-        if total_epochs < 1 or not 0 <= warmup_epochs < total_epochs:
-            raise ValueError(f"CosineDecay: need total_epochs >= 1 and 0 <= warmup_epochs < total_epochs; "
-                             f"received total_epochs={total_epochs!r}, warmup_epochs={warmup_epochs!r}")
-        self.total_epochs, self.warmup_epochs, self.min_lr = int(total_epochs), int(warmup_epochs), float(min_lr)
+        self.total_epochs = check_int(total_epochs, "total_epochs", "CosineDecay", low=1)
+        # at least one epoch after the warm-up, so that the cosine has a length
+        self.warmup_epochs = check_int(warmup_epochs, "warmup_epochs", "CosineDecay", low=0, high=self.total_epochs - 1)
+        self.min_lr = check_non_negative(min_lr, "min_lr", "CosineDecay")
 
     def __call__(self, epoch, base_lr):
         if epoch < self.warmup_epochs:

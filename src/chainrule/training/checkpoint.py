@@ -12,10 +12,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..io.serialize import read_archive, write_archive
+from ..io.serialize import ModelFileError, read_archive, write_archive
 from .callbacks import Callback
 
 FORMAT = "chainrule-checkpoint"
+
+#: 2: the optimizer's state arrays are named for what they hold: Adam's (and AdamW's) moments
+#: are ``m_scaled`` = m / (1 - beta1) and ``v_scaled`` = v / (1 - beta2), which version 1 saved
+#: under the names ``m`` and ``v`` (the same numbers). Version-1 files are converted when read.
+FORMAT_VERSION = 2
 
 
 def generators(model):
@@ -43,7 +48,7 @@ class Checkpoint(Callback):
 
         opt = self.optimizer
         header = {
-            "format": FORMAT, "format_version": 1, "chainrule_version": __version__,
+            "format": FORMAT, "format_version": FORMAT_VERSION, "chainrule_version": __version__,
             "epochs_done": epoch + 1,
             "stopped_early": bool(getattr(self.model, "stop_training", False)),
             "model": self.model.get_config(),
@@ -65,7 +70,7 @@ class Checkpoint(Callback):
 
         The tracked callbacks get their state back when training begins.
         """
-        header, arrays = read_archive(self.path, FORMAT, version=1)
+        header, arrays = read_checkpoint(self.path)
         if header["optimizer"]["class"] != type(optimizer).__name__:
             raise ValueError(f"{self.path} was written with {header['optimizer']['class']}; "
                              f"the run now uses {type(optimizer).__name__}")
@@ -86,6 +91,20 @@ class Checkpoint(Callback):
             for cb, (values, cb_arrays) in zip(self.tracked, self._pending):
                 cb.set_state(values, cb_arrays)
             self._pending = None
+
+
+def read_checkpoint(path):
+    """The header and arrays of the checkpoint at ``path``; a version-1 file comes converted to version 2."""
+    try:
+        return read_archive(path, FORMAT, version=FORMAT_VERSION)
+    except ModelFileError as error:
+        try:
+            header, arrays = read_archive(path, FORMAT, version=1)
+        except ModelFileError:
+            raise error from None  # the message that names the version this chainrule reads
+    # Version 1 named Adam's scaled moments "m" and "v"; no other optimizer had arrays of those names.
+    renamed = {"optimizer.m": "optimizer.m_scaled", "optimizer.v": "optimizer.v_scaled"}
+    return {**header, "format_version": FORMAT_VERSION}, {renamed.get(k, k): v for k, v in arrays.items()}
 
 
 def _section(arrays, prefix):
