@@ -92,9 +92,6 @@ class DataParallel:
 
     # -- outside the loop -----------------------------------------------------------------
 
-    def barrier(self):
-        self.comm.Barrier()
-
     def broadcast_state(self, model):
         """Rank 0's weights, BatchNorm statistics and shuffling state on every rank."""
         for name, value in model.state_arrays().items():
