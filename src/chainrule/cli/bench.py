@@ -20,6 +20,8 @@ def add_parser(sub):
                        help="interleaved rounds per measurement; best and median are shown (default 3)")
     parser.add_argument("--quick", action="store_true", help="tiny sizes, to check that it runs")
     parser.add_argument("--time-to-accuracy", action="store_true", help="also time training to 98%% MNIST test accuracy")
+    parser.add_argument("--distributed", action="store_true",
+                       help="data-parallel scaling over MPI (N = 1, 2, 4 ranks) and a model on paper for 8-64 nodes")
     parser.add_argument("--json", help="write the results as JSON to this file")
     return parser
 
@@ -37,6 +39,13 @@ def run(args):
         return 0
     import json
 
+    if args.distributed:
+        from ..benchmark.distributed import run_distributed_benchmark
+
+        results = run_distributed_benchmark(samples=args.samples, epochs=args.epochs, quick=args.quick)
+        if args.json:
+            write_text(args.json, json.dumps(results, indent=2))
+        return 0
     from ..benchmark import run_benchmark
 
     results = run_benchmark(data_dir=args.data_dir, samples=args.samples, epochs=args.epochs, quick=args.quick,

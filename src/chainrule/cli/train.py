@@ -42,6 +42,8 @@ def add_parser(sub):
     parser.add_argument("--no-plots", action="store_true", help="do not write plots")
     parser.add_argument("--quiet", action="store_true", help="print only the final result")
     parser.add_argument("--plain", action="store_true", help="one line per epoch, with diagnostics (no progress bar)")
+    parser.add_argument("--distributed", action="store_true",
+                        help="data parallel over MPI: mpirun -n N python -m mpi4py -m chainrule train ... --distributed")
     return parser
 
 
@@ -50,7 +52,9 @@ def run(args):
     from ..training.run import train_run
 
     verbose = 0 if args.quiet else (2 if args.plain else 1)
-    plots = not args.no_plots
+    strategy = _strategy(args)
+    root = strategy is None or strategy.is_root  # with MPI, rank 0 prints and writes
+    plots = not args.no_plots and root
     log = (lambda message: print(message, file=sys.stderr)) if args.quiet else print  # --quiet: stdout holds only the result
     if args.resume:
         run_dir = Path(args.resume)
@@ -61,7 +65,8 @@ def run(args):
         if given:
             raise CommandError(f"--resume continues the run with its own config.toml; it does not take "
                                f"{', '.join('--' + g.replace('_', '-') for g in given)}")
-        card = train_run(None, run_dir, resume=True, verbose=verbose, data_dir=args.data_dir, log=log)
+        card = train_run(None, run_dir, resume=True, verbose=verbose, data_dir=args.data_dir, log=log,
+                         strategy=strategy)
     else:
         config = TrainConfig.from_toml(args.config) if args.config else TrainConfig()
         for section, flags in RECIPE_FLAGS.items():
@@ -72,18 +77,29 @@ def run(args):
             if not args.overwrite:
                 raise CommandError(f"{run_dir} already holds a run; pass --overwrite to replace it, "
                                    f"--resume {run_dir} to continue it, or --out for another directory")
-            remove_run_outputs(run_dir)
-        card = train_run(config, run_dir, verbose=verbose, data_dir=args.data_dir, log=log)
+            if root:  # the other ranks have looked already: none writes before all take the first step
+                remove_run_outputs(run_dir)
+        card = train_run(config, run_dir, verbose=verbose, data_dir=args.data_dir, log=log, strategy=strategy)
     if plots:  # drawn here, not in training/: viz sits above training
         from ..viz.run_plots import plot_run
 
         plot_run(run_dir, data_dir=args.data_dir, log=log)
+    if not root:
+        return 0
     test = card["test"]
     shown = "  ".join(f"{k} {v:.4f}" for k, v in test.items())
     epochs = f"{card['epochs_run']} epoch{'s' if card['epochs_run'] != 1 else ''}"
     print(f"{card['dataset']}: test {shown}  ({epochs}, {card['wall_time_seconds']:.1f}s) "
           f"-> {run_dir}")
     return 0
+
+
+def _strategy(args):
+    if not args.distributed:
+        return None
+    from ..distributed import DataParallel
+
+    return DataParallel()
 
 
 def remove_run_outputs(run_dir):

@@ -33,10 +33,15 @@ class BatchNorm(Layer):
         dX     = (m dX_hat - sum_i dX_hat[i] - X_hat * sum_i dX_hat[i] X_hat[i]) / (m sqrt(var + eps))
 
     Caches X_hat and 1 / sqrt(var + eps).
+
+    With data-parallel training, ``stats_reducer`` (set by chainrule.distributed for the length of
+    fit) makes m, mu, var and the two sums of the backward run over every rank's rows, as PyTorch's
+    SyncBatchNorm does, so that the result does not depend on the number of ranks.
     """
 
     param_names = ("gamma", "beta")
     state_names = ("running_mean", "running_var")
+    stats_reducer = None
 
     def __init__(self, features, momentum=0.1, eps=1e-5):
         super().__init__()
@@ -54,12 +59,12 @@ class BatchNorm(Layer):
         return self.features
 
     def forward(self, X, training=False):
-        m = X.shape[0]
         if training:
+            m = X.shape[0] if self.stats_reducer is None else self.stats_reducer.rows(X)
             if m < 2:
                 raise ValueError(f"BatchNorm needs at least 2 rows per batch in training; received {m}")
-            mu = X.mean(axis=0)
-            var = X.var(axis=0)
+            mu, var = (X.mean(axis=0), X.var(axis=0)) if self.stats_reducer is None else self.stats_reducer.moments(X, m)
+            self.m = m
             self.running_mean *= 1 - self.momentum
             self.running_mean += self.momentum * mu
             self.running_var *= 1 - self.momentum
@@ -79,9 +84,11 @@ class BatchNorm(Layer):
         dX_hat = dA * self.gamma
         if not self.training:  # the statistics were constants
             return dX_hat * self.inv_std
-        m = dA.shape[0]
-        return (m * dX_hat - dX_hat.sum(axis=0)
-                - self.X_hat * np.sum(dX_hat * self.X_hat, axis=0)) * (self.inv_std / m)
+        m = self.m
+        sums = np.stack([dX_hat.sum(axis=0), np.sum(dX_hat * self.X_hat, axis=0)])
+        if self.stats_reducer is not None:
+            self.stats_reducer.sum(sums)  # over every rank's rows
+        return (m * dX_hat - sums[0] - self.X_hat * sums[1]) * (self.inv_std / m)
 
     def get_config(self):
         return {"features": self.features, "momentum": self.momentum, "eps": self.eps}

@@ -11,6 +11,7 @@ One step on a mini-batch (X_b, Y_b) of m rows::
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 
@@ -31,7 +32,7 @@ class TrainingDiverged(FloatingPointError):
 
 def fit(model, X, y, loss=None, optimizer="adam", epochs=10, batch_size=32, validation_data=None,
         validation_split=0.0, callbacks=None, metrics=None, shuffle=True, verbose=1, initial_epoch=0,
-        history=None):
+        history=None, strategy=None):
     """Train ``model`` on (X, y) and return a History.
 
     loss             a Loss or its name; defaults to the model's (from compile or an earlier fit)
@@ -47,6 +48,8 @@ def fit(model, X, y, loss=None, optimizer="adam", epochs=10, batch_size=32, vali
                      per epoch; 2: one line per epoch; 0: silent
     initial_epoch    the epoch to start from (when resuming: the number of epochs already done)
     history          a History to continue (when resuming); a new one by default
+    strategy         how the work is shared: None, one process; chainrule.distributed.DataParallel,
+                     every MPI rank takes its share of each batch (see OneProcess for the hooks)
 
     If the model has a ``preprocessor`` (a fitted Scaler), X and the
     validation inputs are raw and transformed by it first.
@@ -58,6 +61,8 @@ def fit(model, X, y, loss=None, optimizer="adam", epochs=10, batch_size=32, vali
     check_int(initial_epoch, "initial_epoch", "fit", low=0)
     check_one_of(verbose, "verbose", "fit", (0, 1, 2))
     check_bool(shuffle, "shuffle", "fit")
+    strategy = strategy or OneProcess()
+    verbose = verbose if strategy.is_root else 0  # with MPI, only rank 0 prints
     data = prepare_data(model, X, y, loss, batch_size, validation_data, validation_split)
     model.compile(loss)
     names = metrics_module.resolve(metrics, loss)
@@ -69,13 +74,43 @@ def fit(model, X, y, loss=None, optimizer="adam", epochs=10, batch_size=32, vali
     for cb in callbacks:
         cb.on_train_begin()
     buffers = Buffers(data.X, data.Y, batch_size)
-    for epoch in range(initial_epoch, epochs):
-        run_epoch(model, data, epoch, batch_size, loss, optimizer, callbacks, buffers, names, shuffle)
-        if model.stop_training:
-            break
+    with strategy.training(model):
+        for epoch in range(initial_epoch, epochs):
+            run_epoch(model, data, epoch, batch_size, loss, optimizer, callbacks, buffers, names, shuffle, strategy)
+            if model.stop_training:
+                break
     for cb in callbacks:
         cb.on_train_end()
     return history
+
+
+class OneProcess:
+    """The default strategy: one process trains on every row of every batch.
+
+    fit calls these hooks; chainrule.distributed.DataParallel implements them over MPI (each rank
+    takes its share of a batch, gradients summed by one Allreduce), and here they do nothing.
+    """
+
+    is_root = True  # the process that prints and writes files
+
+    def training(self, model):
+        """A context for the whole of fit (DataParallel: same start on every rank, synced BatchNorm)."""
+        return contextlib.nullcontext()
+
+    def local_rows(self, batch):
+        """The indices of the batch this process computes: all of them."""
+        return batch
+
+    def output_grad(self, dA, rows, batch_rows):
+        """dA[L] as this process backpropagates it."""
+        return dA
+
+    def reduce_gradients(self, model):
+        """Combine model.grads_ of every process before the update: nothing to combine."""
+
+    def mean(self, value, rows):
+        """The epoch's mean over every process's rows, given this process's mean over its ``rows``."""
+        return value
 
 
 class TrainingData:
@@ -119,17 +154,20 @@ def set_up_callbacks(model, optimizer, params, history, callbacks, verbose):
     return callbacks
 
 
-def run_epoch(model, data, epoch, batch_size, loss, optimizer, callbacks, buffers, names, shuffle):
+def run_epoch(model, data, epoch, batch_size, loss, optimizer, callbacks, buffers, names, shuffle,
+              strategy=OneProcess()):
     """One epoch: the callbacks' hooks, the gradient steps, the metrics and the validation numbers."""
     start_time = time.perf_counter()
     logs = {}
     for cb in callbacks:
         cb.on_epoch_begin(epoch, logs)
     order = model.rng_.permutation(len(data.X)) if shuffle else np.arange(len(data.X))
-    logs["loss"] = train_epoch(model, data.X, data.Y, order, batch_size, loss, optimizer, callbacks, buffers, epoch)
-    y_seen = data.y[order]
+    mean_loss, seen = train_epoch(model, data.X, data.Y, order, batch_size, loss, optimizer, callbacks, buffers,
+                                  epoch, strategy)
+    logs["loss"] = strategy.mean(mean_loss, len(seen))
     for name in names:
-        logs[name] = metrics_module.compute(name, y_seen, buffers.outputs, loss)
+        logs[name] = strategy.mean(metrics_module.compute(name, data.y[seen], buffers.outputs[:len(seen)], loss),
+                                   len(seen))
     if data.validation is not None:
         X_val, y_val = data.validation
         for key, value in model.evaluate(X_val, y_val, loss=loss, metrics=names).items():
@@ -152,43 +190,49 @@ class Buffers:
         self.outputs = np.empty((len(X), Y.shape[1]), X.dtype)
 
 
-def train_epoch(model, X, Y, order, batch_size, loss, optimizer, callbacks, buffers, epoch):
-    """One pass over the rows in ``order``, a gradient step per mini-batch; returns the mean cost."""
-    m = len(order)
-    steps = math.ceil(m / batch_size)
+def train_epoch(model, X, Y, order, batch_size, loss, optimizer, callbacks, buffers, epoch, strategy=OneProcess()):
+    """One pass over the rows in ``order``, a gradient step per mini-batch; returns the mean cost
+    and the rows this process computed, in the order of ``buffers.outputs`` (all of ``order``
+    unless the strategy shares each batch out)."""
+    steps = math.ceil(len(order) / batch_size)
     snapshot = Snapshot(model, optimizer)  # the fall-back should the loss diverge
-    total = 0.0
+    total, m, seen = 0.0, 0, []
     for step in range(steps):
-        rows = slice(step * batch_size, (step + 1) * batch_size)
-        idx = order[rows]
+        batch = order[step * batch_size:(step + 1) * batch_size]
+        idx = strategy.local_rows(batch)
         b = len(idx)
         # the indices are valid by construction; mode="clip" lets NumPy gather without a copy
         Xb = np.take(X, idx, axis=0, out=buffers.X[:b], mode="clip")
         Yb = np.take(Y, idx, axis=0, out=buffers.Y[:b], mode="clip")
-        out, value = train_step(model, Xb, Yb, loss, optimizer)
+        out, value = train_step(model, Xb, Yb, loss, optimizer, strategy, len(batch))
         if not math.isfinite(value):
             _diverged(model, snapshot, optimizer, value, epoch, step, steps, X)
-        buffers.outputs[rows] = out
+        buffers.outputs[m:m + b] = out
+        seen.append(idx)
         total += value * b
+        m += b
         for cb in callbacks:
             cb.on_batch_end(step, {"loss": value})
     if not np.all(np.isfinite(model.params_)):  # the epoch's last step overflowed the weights
         _diverged(model, snapshot, optimizer, "weights", epoch, steps - 1, steps, X)
-    return total / m
+    return total / m, np.concatenate(seen)
 
 
-def train_step(model, X_b, Y_b, loss, optimizer):
+def train_step(model, X_b, Y_b, loss, optimizer, strategy=OneProcess(), batch_rows=None):
     """One gradient step on a mini-batch; returns A[L] and the cost C.
 
     Overflow in a diverging step is expected (the caller sees C become NaN or infinite, and
     goes back to finite weights), so floating-point warnings are silenced here and only here.
-    A NaN cost skips the update.
+    A NaN cost skips the update. With a data-parallel ``strategy``, X_b is this rank's share of a
+    batch of ``batch_rows`` rows, and the gradients are combined across ranks before the update.
     """
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         out = model.forward(X_b, training=True, check=False)    # A[L] (X was checked once)
         value = loss.forward(out, Y_b) + model.penalty()        # C
         if math.isfinite(value):
-            model.backward(loss.backward(), need_input_grad=False)  # dW[l], db[l]
+            dA = strategy.output_grad(loss.backward(), len(X_b), batch_rows or len(X_b))  # dA[L]
+            model.backward(dA, need_input_grad=False)               # dW[l], db[l]
+            strategy.reduce_gradients(model)                        # (MPI: summed over the ranks)
             optimizer.step(model)                                   # W[l] := W[l] - alpha dW[l], ...
     return out, value
 

@@ -144,13 +144,17 @@ def _scaler(name):
 # -- the run -------------------------------------------------------------------
 
 
-def train_run(config: TrainConfig, run_dir, resume=False, verbose=1, data_dir=None, log=print):
-    """Train the recipe into ``run_dir`` (resuming from its checkpoint if asked); return the run card."""
+def train_run(config: TrainConfig, run_dir, resume=False, verbose=1, data_dir=None, log=print, strategy=None):
+    """Train the recipe into ``run_dir`` (resuming from its checkpoint if asked); return the run card.
+
+    ``strategy`` (chainrule.distributed.DataParallel) trains on every MPI rank; only rank 0 writes and logs."""
     run_dir = Path(run_dir)
     started = time.perf_counter()
+    root = strategy is None or strategy.is_root
+    log = log if root else (lambda message: None)
     if resume:
         config = TrainConfig.from_toml(run_dir / "config.toml")
-    else:
+    elif root:
         run_dir.mkdir(parents=True, exist_ok=True)
         with atomic_write(run_dir / "config.toml", "w") as f:
             f.write(config.to_toml())
@@ -170,6 +174,7 @@ def train_run(config: TrainConfig, run_dir, resume=False, verbose=1, data_dir=No
     tracked = build_callbacks(t, data["X_val"] is not None)
     diagnostics = Diagnostics(verbose=verbose == 2)
     checkpoint = Checkpoint(run_dir / "checkpoint.chainrule", history, tracked)
+    writers = [checkpoint] if root else []
     initial_epoch = 0
     if resume:
         initial_epoch = checkpoint.restore(model, optimizer)
@@ -180,11 +185,12 @@ def train_run(config: TrainConfig, run_dir, resume=False, verbose=1, data_dir=No
     validation = (data["X_val"], data["y_val"]) if data["X_val"] is not None else None
     if initial_epoch < t.epochs:
         model.fit(data["X_train"], data["y_train"], loss=loss, optimizer=optimizer, epochs=t.epochs,
-                  batch_size=t.batch_size, validation_data=validation, callbacks=[*tracked, diagnostics, checkpoint],
-                  verbose=verbose, initial_epoch=initial_epoch, history=history)
+                  batch_size=t.batch_size, validation_data=validation, callbacks=[*tracked, diagnostics, *writers],
+                  verbose=verbose, initial_epoch=initial_epoch, history=history, strategy=strategy)
     model.compile(loss)
-    model.save(run_dir / "model.chainrule")
-    write_history(history.history, run_dir)
+    if root:
+        model.save(run_dir / "model.chainrule")
+        write_history(history.history, run_dir)
     test = model.evaluate(data["X_test"], data["y_test"],
                           metrics=["accuracy", "precision", "recall", "f1"] if classify else ["mse", "mae", "r2"])
     card = {
@@ -195,8 +201,11 @@ def train_run(config: TrainConfig, run_dir, resume=False, verbose=1, data_dir=No
         "parameters": model.num_params, "diagnostics": diagnostics.records[-1] if diagnostics.records else {},
         "versions": _versions(),
     }
-    with atomic_write(run_dir / "run.json", "w") as f:
-        json.dump(card, f, indent=2)
+    if strategy is not None:
+        card["ranks"] = strategy.size
+    if root:
+        with atomic_write(run_dir / "run.json", "w") as f:
+            json.dump(card, f, indent=2)
     return card
 
 

@@ -1,0 +1,142 @@
+"""DataParallel: the training loop's strategy hooks (see training.loop.OneProcess) over MPI.
+
+On a global batch of B rows, rank r of N computes its contiguous share of b_r rows. Its loss is
+the mean over those b_r rows, so dA[L] = dC_r/dA[L] carries a factor 1/b_r where the single
+process has 1/B. Scaling dA[L] by N b_r / B gives every rank N times its part of the global
+gradient (in BatchNorm's backward too, whose sums then add up across ranks), so
+
+    dW = (1/N) sum_r dW_r        (one Allreduce of model.grads_, then a division by N)
+
+is the single process's gradient, the layers' penalties (added in full on every rank) included.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..layers import BatchNorm, Dropout
+from ..training.callbacks import ModelCheckpoint
+from ..training.checkpoint import Checkpoint
+from .mpi import import_mpi
+
+
+def share(rows, rank, size):
+    """(start, stop) of rank's contiguous share of ``rows`` rows: the first rows % size ranks take one more."""
+    base, extra = divmod(rows, size)
+    start = rank * base + min(rank, extra)
+    return start, start + base + (rank < extra)
+
+
+class SyncBatchStats:
+    """BatchNorm's statistics over every rank's rows (as PyTorch's SyncBatchNorm)."""
+
+    def __init__(self, comm):
+        self.MPI, self.comm = import_mpi(), comm
+
+    def rows(self, X):
+        m = np.array([X.shape[0]], np.int64)
+        self.comm.Allreduce(self.MPI.IN_PLACE, m)
+        return int(m[0])
+
+    def moments(self, X, m):
+        """mu and the biased var over all m rows, in two passes as X.mean and X.var compute them."""
+        mu = X.sum(axis=0)
+        self.comm.Allreduce(self.MPI.IN_PLACE, mu)
+        mu /= m
+        var = np.sum((X - mu) ** 2, axis=0)
+        self.comm.Allreduce(self.MPI.IN_PLACE, var)
+        var /= m
+        return mu, var
+
+    def sum(self, sums):
+        """sums (in place) over the ranks: the backward's sum_i dX_hat[i] and sum_i dX_hat[i] X_hat[i]."""
+        self.comm.Allreduce(self.MPI.IN_PLACE, sums)
+
+
+class DataParallel:
+    """The strategy ``fit(..., strategy=DataParallel(comm))`` trains with on every rank of ``comm``
+    (default MPI.COMM_WORLD). Dropout: rank 0 keeps the model's stream, every other rank draws its
+    masks from a stream of its own (derived from the model's), so runs with dropout depend on N."""
+
+    def __init__(self, comm=None):
+        self.MPI = import_mpi()
+        self.comm = comm if comm is not None else self.MPI.COMM_WORLD
+        self.rank, self.size = self.comm.Get_rank(), self.comm.Get_size()
+        self.is_root = self.rank == 0
+
+    # -- the hooks of training.loop -----------------------------------------------------
+
+    def training(self, model):
+        return _Attached(self, model)
+
+    def local_rows(self, batch):
+        if len(batch) < self.size:
+            raise ValueError(f"a batch of {len(batch)} rows cannot be shared by {self.size} MPI ranks (every rank "
+                             f"needs at least 1 row): choose a batch_size, and a number of rows, so that the last "
+                             f"batch of each epoch has at least {self.size} rows")
+        start, stop = share(len(batch), self.rank, self.size)
+        return batch[start:stop]
+
+    def output_grad(self, dA, rows, batch_rows):
+        scale = self.size * rows / batch_rows  # 1 when the batch divides evenly
+        return dA if scale == 1 else dA * dA.dtype.type(scale)
+
+    def reduce_gradients(self, model):
+        self.comm.Allreduce(self.MPI.IN_PLACE, model.grads_)
+        model.grads_ /= self.size
+
+    def mean(self, value, rows):
+        total = np.array([value * rows, rows], np.float64)
+        self.comm.Allreduce(self.MPI.IN_PLACE, total)
+        return float(total[0] / total[1])
+
+    # -- outside the loop -----------------------------------------------------------------
+
+    def broadcast_state(self, model):
+        """Rank 0's weights, BatchNorm statistics and shuffling state on every rank."""
+        for name, value in model.state_arrays().items():
+            if not name.startswith("preprocessor."):  # every rank fits the same scaler on the same rows
+                self.comm.Bcast(value, root=0)
+        model.rng_.bit_generator.state = self.comm.bcast(model.rng_.bit_generator.state, root=0)
+
+
+class _Attached:
+    """For the length of fit: the same start on every rank, synced BatchNorm, per-rank dropout."""
+
+    def __init__(self, strategy, model):
+        self.strategy, self.model = strategy, model
+
+    def __enter__(self):
+        s, layers = self.strategy, self.model.layers
+        s.broadcast_state(self.model)
+        self.saved = [(layer, layer.__dict__.get("rng")) for layer in layers if isinstance(layer, Dropout)]
+        for layer, rng in self.saved:
+            if s.rank and rng is not None:
+                layer.rng = np.random.default_rng((s.rank, int(rng.integers(2 ** 63))))
+        for layer in layers:
+            if isinstance(layer, BatchNorm):
+                layer.stats_reducer = SyncBatchStats(s.comm)
+        return self
+
+    def __exit__(self, *exc):
+        for layer in self.model.layers:
+            if isinstance(layer, BatchNorm):
+                del layer.stats_reducer
+        for layer, rng in self.saved:
+            if rng is not None:
+                layer.rng = rng
+        return False
+
+
+def fit(model, X, y, comm=None, **fit_kwargs):
+    """``model.fit(X, y, **fit_kwargs)`` on every rank of ``comm`` (default MPI.COMM_WORLD), data parallel.
+
+    Start every rank with ``mpirun -n N python -m mpi4py script.py`` (``-m mpi4py`` makes one failed
+    rank end the job instead of leaving the others waiting). Every rank passes the same (X, y); only
+    rank 0 prints, and callbacks that write files (ModelCheckpoint, Checkpoint) run on rank 0 only.
+    """
+    strategy = DataParallel(comm)
+    if not strategy.is_root:
+        writers = (ModelCheckpoint, Checkpoint)
+        fit_kwargs["callbacks"] = [cb for cb in fit_kwargs.get("callbacks") or [] if not isinstance(cb, writers)]
+    return model.fit(X, y, strategy=strategy, **fit_kwargs)
