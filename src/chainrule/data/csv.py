@@ -8,6 +8,7 @@ the error names the file, the line, the column and the cell.
 from __future__ import annotations
 
 import csv
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -51,7 +52,7 @@ def _load(path, label, header, dtype):
             raise DataFileError(f"{path}: the file has a header but no data rows")
         text_labels = column is not None and len(sample) > column and not _is_number(sample[column])
         try:
-            table, y = _parse(f, header, len(names), column, text_labels)
+            table, y = _parse(f, first_line if header else 0, len(names), column, text_labels)
         except ValueError as err:
             raise DataFileError(_find_bad_cell(path, names, column, text_labels, header) or f"{path}: {err}") from None
     if column is None:
@@ -64,9 +65,26 @@ def _load(path, label, header, dtype):
     return X, y
 
 
-def _parse(f, header, width, column, text_labels):
-    """The body as a float64 table, and the labels as str if the label column holds text (else None)."""
-    read = lambda **kw: np.loadtxt(_body_lines(f, header), delimiter=",", quotechar='"', **kw)
+def _parse(f, skip, width, column, text_labels):
+    """The body as a float64 table, and the labels as str if the label column holds text (else None).
+
+    First the file itself goes to NumPy's parser (fastest); if that fails, its
+    non-blank lines (a line of spaces trips the parser); a second failure is the
+    caller's to explain.
+    """
+    def read(**kw):
+        f.seek(0)
+        try:
+            with warnings.catch_warnings():  # NumPy's note on blank lines and max_rows (unused here)
+                warnings.simplefilter("ignore", UserWarning)
+                return np.loadtxt(f, delimiter=",", quotechar='"', skiprows=skip, **kw)
+        except ValueError:
+            f.seek(0)
+            lines = (line for line in f if line.strip())
+            for _ in range(skip and 1):  # the header is the first non-blank line
+                next(lines)
+            return np.loadtxt(lines, delimiter=",", quotechar='"', **kw)
+
     if not text_labels:
         return read(dtype=np.float64, ndmin=2), None
     features = [j for j in range(width) if j != column]
@@ -75,15 +93,6 @@ def _parse(f, header, width, column, text_labels):
     table = np.empty((len(values), width))
     table[:, features] = values
     return table, y
-
-
-def _body_lines(f, header):
-    """The file's non-blank lines from the top, without the header."""
-    f.seek(0)
-    lines = (line for line in f if line.strip())
-    if header:
-        next(lines)
-    return lines
 
 
 def _first_row(f):

@@ -101,7 +101,8 @@ def train_run(config: TrainConfig, run_dir, resume=False, verbose=1, data_dir=No
     t = config.train
     data = load_data(config, data_dir)
     classify = data["task"] == "classification"
-    log(f"task: {data['task']} ({data['task_reason']})")
+    if config.data.dataset in ("csv", "images"):  # your own data: say what the targets were read as
+        log(f"task: {data['task']} ({data['task_reason']})")
     n_out = len(data["classes"]) if classify else (1 if data["y_train"].ndim == 1 else data["y_train"].shape[1])
     if classify and n_out == 2 and t.loss in ("bce", "binary_cross_entropy"):
         n_out = 1
