@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from datafolder import shared_data
 import chainrule as cr
 from chainrule.cli.main import CommandError, main
 from chainrule.data import mnist
@@ -28,7 +29,7 @@ from chainrule.training.config import TrainConfig
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIGS = REPO / "configs"
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+SHARED_DATA = shared_data()  # CHAINRULE_DATA or ../shared/data
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 needs_mnist = pytest.mark.skipif(not (SHARED_DATA / "mnist").is_dir(), reason=f"no MNIST files in {SHARED_DATA}")

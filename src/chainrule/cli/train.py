@@ -21,7 +21,7 @@ def add_parser(sub):
 
     parser = sub.add_parser("train", help="train a network from a recipe or flags into a run directory",
                            formatter_class=argparse.RawDescriptionHelpFormatter,
-                           epilog="flags override the recipe's values; see configs/*.toml for recipes")
+                           epilog="flags override the recipe's values (default None: the recipe's); see configs/*.toml for recipes")
     parser.add_argument("--config", help="a TOML recipe (configs/digits.toml, ...)")
     parser.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR from its last checkpoint")
     parser.add_argument("--out", help="the run directory (default runs/<dataset>)")
@@ -42,12 +42,12 @@ def add_parser(sub):
     parser.add_argument("--samples", type=int, help="train on only this many rows")
     parser.add_argument("--hidden", type=int, nargs="+", help="hidden layer widths, e.g. --hidden 256 128")
     parser.add_argument("--activation", help=", ".join(ACTIVATIONS))
-    parser.add_argument("--dropout", type=float)
+    parser.add_argument("--dropout", type=float, help="drop probability after each hidden layer")
     parser.add_argument("--optimizer", help=", ".join(OPTIMIZERS))
     parser.add_argument("--lr", type=float, help="learning rate")
-    parser.add_argument("--epochs", type=int)
-    parser.add_argument("--batch-size", type=int)
-    parser.add_argument("--seed", type=int)
+    parser.add_argument("--epochs", type=int, help="passes over the training rows")
+    parser.add_argument("--batch-size", type=int, help="rows per gradient step")
+    parser.add_argument("--seed", type=int, help="fixes the split, the weights and the batch order")
     parser.add_argument("--no-plots", action="store_true", help="do not write plots")
     parser.add_argument("--quiet", action="store_true", help="print only the final result")
     parser.add_argument("--plain", action="store_true", help="one line per epoch, with diagnostics (no progress bar)")

@@ -108,7 +108,6 @@ def train_run(config: TrainConfig, run_dir, resume=False, verbose=1, data_dir=No
         n_out = 1
     loss = losses_module.get(t.loss or ("cross_entropy" if classify else "mse"))
     model = build_model(config, data["X_train"].shape[1], n_out)
-    model.classes_, model.input_image_ = data["classes"], data["input_image"]
     scaler_cls = _scaler(config.data.scale)
     if scaler_cls is not None:
         model.preprocessor = scaler_cls().fit(data["X_train"])
@@ -134,6 +133,7 @@ def train_run(config: TrainConfig, run_dir, resume=False, verbose=1, data_dir=No
     write_history(history.history, run_dir)
     test = model.evaluate(data["X_test"], data["y_test"],
                           metrics=["accuracy", "precision", "recall", "f1"] if classify else ["mse", "mae", "r2"])
+    describe_model(model, data, run_dir)
     card = {
         "dataset": config.data.dataset, "task": {"task": data["task"], "reason": data["task_reason"]}, "seed": t.seed, "train_rows": len(data["X_train"]),
         "train_data_sha256": data["train_sha256"], "epochs_run": len(history.history.get("loss", [])),
@@ -145,6 +145,13 @@ def train_run(config: TrainConfig, run_dir, resume=False, verbose=1, data_dir=No
     with atomic_write(run_dir / "run.json", "w") as f:
         json.dump(card, f, indent=2)
     return card
+
+
+def describe_model(model, data, run_dir):
+    """Keep the classes' original labels and the training images' format in the saved model (after
+    training: ``fit`` and ``evaluate`` above work on class indices)."""
+    model.classes_, model.input_image_ = data["classes"], data["input_image"]
+    model.save(run_dir / "model.chainrule")
 
 
 def write_history(history, run_dir):
