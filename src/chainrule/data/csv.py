@@ -80,7 +80,7 @@ def _parse(f, skip, width, column, text_labels):
                 return np.loadtxt(f, delimiter=",", quotechar='"', skiprows=skip, **kw)
         except ValueError:
             f.seek(0)
-            lines = (line for line in f if line.strip())
+            lines = (line for line in f if _has_cells(line))
             for _ in range(skip and 1):  # the header is the first non-blank line
                 next(lines)
             return np.loadtxt(lines, delimiter=",", quotechar='"', **kw)
@@ -98,7 +98,7 @@ def _parse(f, skip, width, column, text_labels):
 def _first_row(f):
     """The first non-blank row's cells and its line number (None, 0 for an empty file)."""
     for number, line in enumerate(f, 1):
-        if line.strip():
+        if _has_cells(line):
             return next(csv.reader([line])), number
     return None, 0
 
@@ -173,6 +173,11 @@ def _label_index(label, names, header, path):
     if len(names) < 2:
         raise DataFileError(f"{path}: one column only; expected feature columns beside the label column")
     return index % len(names)
+
+
+def _has_cells(line):
+    """False for a blank line, or one of empty cells only (" , ,")."""
+    return bool(line.strip(" ,\t\r\n"))
 
 
 def _is_number(cell):
