@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from datafolder import shared_data
 import chainrule as cr
 from chainrule.cli.main import CommandError, main
 from chainrule.data import mnist
@@ -28,7 +29,7 @@ from chainrule.training.config import TrainConfig
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIGS = REPO / "configs"
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+SHARED_DATA = shared_data()  # CHAINRULE_DATA or ../shared/data
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 needs_mnist = pytest.mark.skipif(not (SHARED_DATA / "mnist").is_dir(), reason=f"no MNIST files in {SHARED_DATA}")
@@ -313,9 +314,9 @@ def test_evaluate_a_binary_model_leaves_out_top5(tmp_path, capsys):
 
 def read_predictions(text):
     rows = list(csv.reader(io.StringIO(text)))
-    assert rows[0] == ["label", *(f"p{j}" for j in range(10))]
-    labels = np.array([int(r[0]) for r in rows[1:]])
-    proba = np.array([[float(v) for v in r[1:]] for r in rows[1:]])
+    assert rows[0] == ["id", "label", *(str(j) for j in range(10))]  # one probability column per class
+    labels = np.array([int(r[1]) for r in rows[1:]])
+    proba = np.array([[float(v) for v in r[2:]] for r in rows[1:]])
     return labels, proba
 
 
@@ -359,18 +360,21 @@ def test_predict_png_images(digits_run, tmp_path, capsys):
     pixels = (np.arange(64).reshape(8, 8) * 4).astype(np.uint8)
     Image.fromarray(pixels, "L").save(tmp_path / "digit.png")
     Image.fromarray(np.kron(pixels, np.ones((2, 2), np.uint8)), "L").save(tmp_path / "big.png")  # resized to 8x8
-    np.save(tmp_path / "same.npy", pixels.reshape(1, 64).astype(np.float32))
-    np.save(tmp_path / "inverted.npy", 255 - pixels.reshape(1, 64).astype(np.float32))
+    # PNG pixels 0..255 go onto the digits' scale 0..16
+    np.save(tmp_path / "same.npy", pixels.reshape(1, 64).astype(np.float32) * 16 / 255)
+    np.save(tmp_path / "inverted.npy", (255 - pixels.reshape(1, 64).astype(np.float32)) * 16 / 255)
 
-    code, out, err = cli(capsys, "predict", run_dir, "--input", tmp_path / "digit.png", tmp_path / "big.png")
+    code, out, err = cli(capsys, "predict", run_dir, "--input", tmp_path / "digit.png", tmp_path / "big.png",
+                         "--resize", "--no-invert")
     assert code == 0, err
     labels, proba = read_predictions(out)
-    assert proba.shape == (2, 10)
-    assert cli(capsys, "predict", run_dir, "--input", tmp_path / "same.npy")[1] == read_predictions_text(out, 0)
+    assert proba.shape == (2, 10) and [row.split(",")[0] for row in out.splitlines()[1:]] == ["digit.png", "big.png"]
+    same = cli(capsys, "predict", run_dir, "--input", tmp_path / "same.npy")[1]
+    assert same.split(",", 1)[1] == read_predictions_text(out, 0).split(",", 1)[1].replace("\ndigit.png,", "\n1,")
 
     code, out, _ = cli(capsys, "predict", run_dir, "--input", tmp_path / "digit.png", "--invert")
     assert code == 0
-    assert out == cli(capsys, "predict", run_dir, "--input", tmp_path / "inverted.npy")[1]
+    assert out.replace("digit.png,", "1,") == cli(capsys, "predict", run_dir, "--input", tmp_path / "inverted.npy")[1]
 
 
 def read_predictions_text(text, row):
@@ -482,7 +486,7 @@ def error_cases(tmp_path, run_dir):
         "wrong-shaped input": (["predict", run_dir, "--input", three], CommandError,
                                ["three.csv", "3 values", "expects 64"]),
         "unknown input kind": (["predict", run_dir, "--input", notes], CommandError,
-                               ["expected a .csv, .npy or .png", "received .txt"]),
+                               ["expected a .csv or .npy file, or an image", "received .txt"]),
         "missing input": (["predict", run_dir, "--input", tmp_path / "absent.csv"], CommandError, ["absent.csv"]),
         "not a model": (["summary", three], cr.ModelFileError, ["three.csv", "chainrule-model"]),
         "bench with no rounds": (["bench", "--quick", "--repeats", "0"], ValueError,

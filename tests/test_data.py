@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from datafolder import shared_data
 import chainrule as cr
 from chainrule.data import (ConstantScaler, DataFileError, MinMaxScaler, Standardizer, flatten, load_csv,
                             load_fashion_mnist, load_mnist, make_blobs, make_circles, make_moons, make_sine,
@@ -19,7 +20,7 @@ from chainrule.data import (ConstantScaler, DataFileError, MinMaxScaler, Standar
 from chainrule.data import mnist as mnist_module
 from chainrule.data.download import download
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+SHARED = shared_data()  # CHAINRULE_DATA or ../shared/data
 needs_shared = pytest.mark.skipif(not (SHARED / "mnist").is_dir() or not (SHARED / "fashion-mnist").is_dir(),
                                   reason=f"the shared MNIST/Fashion-MNIST folder {SHARED} is absent")
 

@@ -204,10 +204,11 @@ def test_labels_out_of_range(digits):
         fit(mlp(), X, y - 1)
 
 
-def test_string_labels(digits):
+def test_string_labels_become_classes_in_sorted_order(digits):
     X, y = digits
-    with pytest.raises(TypeError, match="class labels must be integers; received dtype <U"):
-        fit(mlp(), X, y.astype(str))
+    model = mlp()
+    fit(model, X, y.astype(str))
+    assert model.classes_.tolist() == [str(d) for d in range(10)] and model.predict(X[:3]).dtype.kind == "U"
 
 
 def test_non_integer_float_labels(digits):

@@ -50,6 +50,8 @@ class Sequential:
         self.dtype = np.dtype(dtype)
         self.loss = None  # set by fit or compile; tells predict what the outputs mean
         self.preprocessor = None  # a fitted Scaler: then fit, predict and evaluate take raw inputs
+        self.classes_ = None  # the original labels of output columns 0..k-1 (text, -1/+1, ...); see predict
+        self.input_image_ = None  # {"shape", "background", "max"} of the training images, for predict on files
         self._check_sizes()
         self._build()
 
@@ -227,8 +229,8 @@ class Sequential:
         raise ValueError("predict_proba needs a classifier (a model trained with cross_entropy or bce); "
                          f"this model's outputs are read with {loss!r}")
 
-    def predict(self, X, batch_size=1024):
-        """Class labels (m,) for a classifier; the raw outputs for a regression model."""
+    def predict_index(self, X, batch_size=1024):
+        """Class indices 0..k-1 (m,) for a classifier; the raw outputs for a regression model."""
         task = self.task
         if task == "multiclass":
             return np.argmax(self.predict_output(X, batch_size), axis=1)
@@ -237,11 +239,37 @@ class Sequential:
             return np.argmax(p, axis=1) if self.n_outputs == 1 else (p > 0.5).astype(np.int64)
         return self.predict_output(X, batch_size)
 
+    def predict(self, X, batch_size=1024):
+        """Class labels (m,) for a classifier, as the original labels ``classes_[i]`` when the
+        model has them (predict_proba's column i is the probability of ``classes_[i]``); the raw
+        outputs for a regression model."""
+        found = self.predict_index(X, batch_size)
+        return found if not self._labelled() else np.asarray(self.classes_)[found]
+
+    def _labelled(self):
+        return self.classes_ is not None and (self.task == "multiclass" or (self.task == "binary" and self.n_outputs == 1))
+
+    def class_indices(self, y):
+        """Labels y (m,) as indices into ``classes_``; y as given when the model has no classes_, y is
+        one-hot, or y holds indices (numbers for a model whose classes are text)."""
+        if not self._labelled() or np.ndim(y) != 1:
+            return y
+        y, classes = np.asarray(y), np.asarray(self.classes_)
+        if (y.dtype.kind in "USO") != (classes.dtype.kind in "USO"):
+            return y
+        index = {c: i for i, c in enumerate(classes.tolist())}
+        try:
+            return np.array([index[v] for v in y.tolist()], dtype=np.int64)
+        except KeyError as err:
+            raise ValueError(f"y holds the label {err.args[0]!r}, which is not one of the model's classes_ "
+                             f"{classes.tolist()}") from None
+
     def evaluate(self, X, y, loss=None, metrics=None, batch_size=1024):
-        """The loss (with the layers' penalties) and metrics on (X, y), as a dict."""
+        """The loss (with the layers' penalties) and metrics on (X, y), as a dict; y may hold the
+        original labels of ``classes_``."""
         loss = losses_module.get(loss) if loss is not None else self.default_loss()
         out = self.predict_output(X, batch_size)
-        y = check_finite(check_features(y, len(out), "y"), "y")
+        y = check_finite(check_features(self.class_indices(y), len(out), "y"), "y")
         Y = loss.targets(y, out.shape, out.dtype)
         result = {"loss": float(loss.value(out, Y)) + self.penalty()}
         for name in metrics_module.resolve(metrics, loss):
@@ -252,7 +280,20 @@ class Sequential:
         """Train; see ``chainrule.training.loop.fit`` for the arguments. Returns a History."""
         from .training.loop import fit
 
-        return fit(self, X, y, **kwargs)
+        y = np.asarray(y)
+        if self.classes_ is None and y.ndim == 1 and y.dtype.kind in "USO":  # text labels: classes in sorted order
+            self.classes_ = np.unique(y)
+        if kwargs.get("validation_data") is not None:
+            X_val, y_val = kwargs["validation_data"]
+            kwargs["validation_data"] = (X_val, self._fit_labels(y_val, kwargs))
+        return fit(self, X, self._fit_labels(y, kwargs), **kwargs)
+
+    def _fit_labels(self, y, kwargs):
+        if self.classes_ is None:
+            return y
+        if kwargs.get("loss") is not None:  # the task comes from the loss fit is given
+            self.loss = losses_module.get(kwargs["loss"])
+        return self.class_indices(y)
 
     # -- inspection -----------------------------------------------------------
 
@@ -297,6 +338,8 @@ class Sequential:
             "loss": None if self.loss is None else {"class": type(self.loss).__name__,
                                                     "config": self.loss.get_config()},
             "preprocessor": None if self.preprocessor is None else type(self.preprocessor).__name__,
+            "classes": None if self.classes_ is None else np.asarray(self.classes_).tolist(),
+            "input_image": self.input_image_,
         }
 
     @classmethod
@@ -312,6 +355,9 @@ class Sequential:
         if config.get("loss"):
             loss_cls = losses_module.BY_CLASS_NAME[config["loss"]["class"]]
             model.loss = loss_cls(**config["loss"]["config"])
+        if config.get("classes") is not None:
+            model.classes_ = np.array(config["classes"])
+        model.input_image_ = config.get("input_image")
         return model  # config["preprocessor"] names the preprocessor's class: the model file's reader restores it
 
     def state_arrays(self):

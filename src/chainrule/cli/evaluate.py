@@ -27,6 +27,8 @@ def run(args):
             raise CommandError("a model file alone has no test split: pass --csv FILE, or a run directory")
         data = load_data(config, args.data_dir)
         X, y, where = data["X_test"], data["y_test"], f"the {config.data.dataset} test split"
+        if data["classes"] is not None and model.classes_ is not None:  # the model speaks in original labels
+            y = data["classes"][y]
     metrics = ["accuracy", "top5_accuracy", "precision", "recall", "f1"] if model.task != "regression" else ["mse", "mae", "r2"]
     if model.n_outputs is not None and model.n_outputs < 5:
         metrics = [m for m in metrics if m != "top5_accuracy"]

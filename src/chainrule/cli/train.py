@@ -10,7 +10,7 @@ from .common import CommandError
 
 
 #: the flags that set a key of the recipe, by section: --resume refuses them (the run keeps its recipe)
-RECIPE_FLAGS = {"data": ("dataset", "path", "label", "samples"), "model": ("hidden", "activation", "dropout"),
+RECIPE_FLAGS = {"data": ("dataset", "path", "label", "header", "task", "image_size", "color", "samples"), "model": ("hidden", "activation", "dropout"),
                 "train": ("optimizer", "lr", "epochs", "batch_size", "seed")}
 
 
@@ -21,24 +21,33 @@ def add_parser(sub):
 
     parser = sub.add_parser("train", help="train a network from a recipe or flags into a run directory",
                            formatter_class=argparse.RawDescriptionHelpFormatter,
-                           epilog="flags override the recipe's values; see configs/*.toml for recipes")
+                           epilog="flags override the recipe's values (default None: the recipe's); see configs/*.toml for recipes")
     parser.add_argument("--config", help="a TOML recipe (configs/digits.toml, ...)")
     parser.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR from its last checkpoint")
     parser.add_argument("--out", help="the run directory (default runs/<dataset>)")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing run directory's results")
     parser.add_argument("--dataset", help=", ".join(DATASETS))
-    parser.add_argument("--csv", dest="path", help="the CSV file for --dataset csv")
-    parser.add_argument("--label", help="the CSV label column (name or index)")
+    parser.add_argument("--csv", dest="path", help="a CSV file to train on (implies --dataset csv)")
+    parser.add_argument("--label", help="the CSV label column, a name or an index (recipe default: the last)")
+    parser.add_argument("--header", choices=("auto", "yes", "no"),
+                        help="is the CSV's first row a header? (recipe default auto: yes if every cell is text)")
+    parser.add_argument("--task", choices=("auto", "classification", "regression"),
+                        help="classes or numbers (recipe default auto: text, or <= 50 distinct whole numbers, "
+                             "are classes)")
+    parser.add_argument("--images", help="a folder DIR/train/<class>/*.png (and DIR/test/<class>/) or "
+                                         "DIR/<class>/*.png (implies --dataset images)")
+    parser.add_argument("--image-size", type=int, nargs=2, metavar=("H", "W"), help="resize every image to H x W")
+    parser.add_argument("--color", action="store_true", default=None, help="keep colour (default: gray levels)")
     parser.add_argument("--data-dir", help="where the MNIST-family files are")
     parser.add_argument("--samples", type=int, help="train on only this many rows")
     parser.add_argument("--hidden", type=int, nargs="+", help="hidden layer widths, e.g. --hidden 256 128")
     parser.add_argument("--activation", help=", ".join(ACTIVATIONS))
-    parser.add_argument("--dropout", type=float)
+    parser.add_argument("--dropout", type=float, help="drop probability after each hidden layer")
     parser.add_argument("--optimizer", help=", ".join(OPTIMIZERS))
     parser.add_argument("--lr", type=float, help="learning rate")
-    parser.add_argument("--epochs", type=int)
-    parser.add_argument("--batch-size", type=int)
-    parser.add_argument("--seed", type=int)
+    parser.add_argument("--epochs", type=int, help="passes over the training rows")
+    parser.add_argument("--batch-size", type=int, help="rows per gradient step")
+    parser.add_argument("--seed", type=int, help="fixes the split, the weights and the batch order")
     parser.add_argument("--no-plots", action="store_true", help="do not write plots")
     parser.add_argument("--quiet", action="store_true", help="print only the final result")
     parser.add_argument("--plain", action="store_true", help="one line per epoch, with diagnostics (no progress bar)")
@@ -69,9 +78,11 @@ def run(args):
                          strategy=strategy)
     else:
         config = TrainConfig.from_toml(args.config) if args.config else TrainConfig()
+        resolve_data_flags(args)
         for section, flags in RECIPE_FLAGS.items():
             config = config.with_overrides(section, **{flag: getattr(args, flag) for flag in flags})
         config = config.with_overrides("data", data_dir=args.data_dir)
+        check_data_flags(args, config.data.dataset)
         run_dir = Path(args.out or f"runs/{config.data.dataset}")
         if (run_dir / "model.chainrule").exists() or (run_dir / "checkpoint.chainrule").exists():
             if not args.overwrite:
@@ -100,6 +111,33 @@ def _strategy(args):
     from ..distributed import DataParallel
 
     return DataParallel()
+
+
+#: the data flags that only some datasets use
+DATASET_FLAGS = {"label": ("csv",), "header": ("csv",), "image_size": ("images",), "color": ("images",),
+                 "data_dir": ("mnist", "fashion-mnist")}
+
+
+def resolve_data_flags(args):
+    """--csv FILE alone means --dataset csv, --images DIR --dataset images (with path DIR)."""
+    if args.images is not None:
+        if args.path is not None:
+            raise CommandError("--csv and --images name two datasets; pass one of them")
+        if args.dataset not in (None, "images"):
+            raise CommandError(f"--images trains on an image folder; it does not go with --dataset {args.dataset}")
+        args.dataset, args.path = "images", args.images
+    elif args.path is not None:
+        if args.dataset not in (None, "csv"):
+            raise CommandError(f"--csv trains on a CSV file; it does not go with --dataset {args.dataset}")
+        args.dataset = "csv"
+
+
+def check_data_flags(args, dataset):
+    """A flag the chosen dataset does not use is an error, never silently ignored."""
+    for name, datasets in DATASET_FLAGS.items():
+        if getattr(args, name) is not None and dataset not in datasets:
+            flag = "--" + name.replace("_", "-")
+            raise CommandError(f"{flag} is for the {' or '.join(datasets)} dataset; the dataset is {dataset}")
 
 
 def remove_run_outputs(run_dir):

@@ -1,8 +1,14 @@
-"""Loading a table of numbers from a CSV file: features and a label column."""
+"""Loading a table from a CSV file: numeric features and a label column (numbers or text).
+
+Fast path: NumPy's C parser (``np.loadtxt``) reads the whole body at once. Only
+when it fails does a second, row-by-row pass find the first bad cell, so that
+the error names the file, the line, the column and the cell.
+"""
 
 from __future__ import annotations
 
 import csv
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -15,41 +21,141 @@ def load_csv(path, label=-1, header=None, dtype=np.float32):
 
     label   the label column, by name (needs a header) or index (negative counts from
             the end); None reads features only and returns (X, None)
-    header  True, False, or None to detect: a first row with any non-numeric cell is a header
+    header  True, False, or None to detect: a first row whose cells are all non-numeric
+            is a header; a first row of numbers (the label cell may be text) is data;
+            anything in between is an error naming the cell
 
-    Errors name the file, the line and the column: a non-numeric cell, a
-    ragged row, a label column that is not there.
+    X is (m, n_features) in ``dtype``. y is int64 when every label is a whole
+    number, ``dtype`` for other numbers, and str for text labels (``setosa``).
+    The file must be UTF-8 (a BOM is allowed). Errors name the file, the line, the
+    column and the cell: a non-numeric cell, a ragged row, an empty file.
     """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no CSV file at {path}")
+    try:
+        return _load(path, label, header, dtype)
+    except UnicodeDecodeError:
+        raise DataFileError(_encoding_error(path)) from None
+
+
+def _load(path, label, header, dtype):
     with open(path, newline="", encoding="utf-8-sig") as f:  # -sig: drop the BOM Excel writes
-        rows = [row for row in csv.reader(f) if row and any(cell.strip() for cell in row)]
-    if not rows:
-        raise DataFileError(f"{path}: the file holds no rows")
-    if header is None:
-        header = not all(_is_number(cell) for cell in rows[0])
-    names = [c.strip() for c in rows[0]] if header else [str(i) for i in range(len(rows[0]))]
-    body, first_line = (rows[1:], 2) if header else (rows, 1)
-    if not body:
-        raise DataFileError(f"{path}: the file has a header but no data rows")
-    width = len(names)
-    column = _label_index(label, names, header, path)
-    table = np.empty((len(body), width), np.float64)
-    for i, row in enumerate(body):
-        if len(row) != width:
-            raise DataFileError(f"{path}, line {first_line + i}: {len(row)} cells; expected {width} like the first row")
-        for j, cell in enumerate(row):
-            try:
-                table[i, j] = float(cell)
-            except ValueError:
-                raise DataFileError(f"{path}, line {first_line + i}, column {j + 1} ({names[j]!r}): "
-                                    f"{cell!r} is not a number") from None
+        first, first_line = _first_row(f)
+        if first is None:
+            raise DataFileError(f"{path}: the file holds no rows (expected a table of comma-separated numbers)")
+        header = _detect_header(path, first, first_line, label, header)
+        names = [c.strip() for c in first] if header else [str(i) for i in range(len(first))]
+        column = _label_index(label, names, header, path)
+        sample = _first_row(f)[0] if header else first  # the first data row
+        if sample is None:
+            raise DataFileError(f"{path}: the file has a header but no data rows")
+        text_labels = column is not None and len(sample) > column and not _is_number(sample[column])
+        try:
+            table, y = _parse(f, first_line if header else 0, len(names), column, text_labels)
+        except ValueError as err:
+            raise DataFileError(_find_bad_cell(path, names, column, text_labels, header) or f"{path}: {err}") from None
     if column is None:
-        return table.astype(dtype), None
-    X = np.delete(table, column, axis=1).astype(dtype)
-    y = table[:, column]
-    return X, (y.astype(np.int64) if np.all(y == np.round(y)) else y.astype(dtype))
+        return table.astype(dtype, copy=False), None
+    X = np.empty((len(table), len(names) - 1), dtype)  # without a float64 copy of the whole table
+    X[:, :column], X[:, column:] = table[:, :column], table[:, column + 1:]
+    if y is None:
+        y = table[:, column]
+        y = y.astype(np.int64) if np.all(np.isfinite(y) & (y == np.round(y))) else y.astype(dtype)
+    return X, y
+
+
+def _parse(f, skip, width, column, text_labels):
+    """The body as a float64 table, and the labels as str if the label column holds text (else None).
+
+    First the file itself goes to NumPy's parser (fastest); if that fails, its
+    non-blank lines (a line of spaces trips the parser); a second failure is the
+    caller's to explain.
+    """
+    def read(**kw):
+        f.seek(0)
+        try:
+            with warnings.catch_warnings():  # NumPy's note on blank lines and max_rows (unused here)
+                warnings.simplefilter("ignore", UserWarning)
+                return np.loadtxt(f, delimiter=",", quotechar='"', skiprows=skip, **kw)
+        except ValueError:
+            f.seek(0)
+            lines = (line for line in f if _has_cells(line))
+            for _ in range(skip and 1):  # the header is the first non-blank line
+                next(lines)
+            return np.loadtxt(lines, delimiter=",", quotechar='"', **kw)
+
+    if not text_labels:
+        return read(dtype=np.float64, ndmin=2), None
+    features = [j for j in range(width) if j != column]
+    values = read(dtype=np.float64, ndmin=2, usecols=features)
+    y = np.char.strip(read(dtype=str, ndmin=1, usecols=[column]))
+    table = np.empty((len(values), width))
+    table[:, features] = values
+    return table, y
+
+
+def _first_row(f):
+    """The first non-blank row's cells and its line number (None, 0 for an empty file)."""
+    for number, line in enumerate(f, 1):
+        if _has_cells(line):
+            return next(csv.reader([line])), number
+    return None, 0
+
+
+def _detect_header(path, first, line, label, header):
+    if header is not None:
+        return bool(header)
+    numeric = [_is_number(cell) for cell in first]
+    if not any(numeric):
+        return True
+    skip = _label_index(label, first, False, path) if not isinstance(label, str) or label.lstrip("-").isdigit() else None
+    for j, (cell, ok) in enumerate(zip(first, numeric)):
+        if not ok and j != skip:
+            raise DataFileError(f"{path}, line {line}, column {j + 1}: {cell.strip()!r} is not a number, but other "
+                                f"cells of line {line} are, so it is not a header; fix the cell, or pass "
+                                "header=True (--header yes) if the line is a header")
+    return False
+
+
+def _find_bad_cell(path, names, column, text_labels, header):
+    """The first ragged row or non-numeric cell, as an error message (None if none is found)."""
+    width = len(names)
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        reader = csv.reader(f)
+        seen_header = not header
+        for row in reader:
+            if not any(cell.strip() for cell in row):
+                continue
+            if not seen_header:
+                seen_header = True
+                continue
+            where = f"{path}, line {reader.line_num}"
+            if len(row) != width:
+                return f"{where}: {len(row)} cells; expected {width} like the first row"
+            cells = [c for j, c in enumerate(row) if not (text_labels and j == column)]
+            try:
+                np.array(cells, dtype=np.float64)
+                continue
+            except ValueError:
+                pass
+            for j, cell in enumerate(row):
+                if not (text_labels and j == column) and not _is_number(cell):
+                    name = f" ({names[j]!r})" if header else ""
+                    what = "is empty" if not cell.strip() else "is not a number"
+                    return f"{where}, column {j + 1}{name}: {cell!r} {what}"
+    return None
+
+
+def _encoding_error(path):
+    data = path.read_bytes()
+    try:
+        data.decode("utf-8-sig")
+        return f"{path}: not UTF-8 text; save it as UTF-8 (with or without a BOM)"
+    except UnicodeDecodeError as err:
+        line = data[:err.start].count(b"\n") + 1
+        return (f"{path}, line {line}: byte {data[err.start]:#04x} is not UTF-8; expected a UTF-8 file (with or "
+                "without a BOM): save it as UTF-8, e.g. iconv -f latin1 -t utf-8")
 
 
 def _label_index(label, names, header, path):
@@ -64,7 +170,14 @@ def _label_index(label, names, header, path):
     index = int(label)
     if not -len(names) <= index < len(names):
         raise DataFileError(f"{path}: label column {index} is out of range for {len(names)} columns")
+    if len(names) < 2:
+        raise DataFileError(f"{path}: one column only; expected feature columns beside the label column")
     return index % len(names)
+
+
+def _has_cells(line):
+    """False for a blank line, or one of empty cells only (" , ,")."""
+    return bool(line.strip(" ,\t\r\n"))
 
 
 def _is_number(cell):

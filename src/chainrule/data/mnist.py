@@ -125,8 +125,12 @@ def locate(name="mnist", data_dir=None, download=True, mirrors=None, progress=No
                 raise DataFileError(f"{name}: {stem}(.gz) not found in {searched}; name a folder that holds it "
                                     "(--data-dir or CHAINRULE_DATA) or allow the download")
             target = cache_dir() / name / (stem + ".gz")
-            path = fetch([m + stem + ".gz" for m in (mirrors or spec["mirrors"])], target, spec["gz"][stem],
-                         progress if progress is not None else text_progress(f"{name}/{stem}.gz"))
+            try:
+                path = fetch([m + stem + ".gz" for m in (mirrors or spec["mirrors"])], target, spec["gz"][stem],
+                             progress if progress is not None else text_progress(f"{name}/{stem}.gz"))
+            except DataFileError as err:
+                raise DataFileError(f"{err}\nNo network, or the files are elsewhere? Pass --data-dir DIR (API: "
+                                    f"data_dir=DIR) or set CHAINRULE_DATA to a folder holding {stem}.gz") from None
         paths[part] = verify(name, path)
     return paths
 

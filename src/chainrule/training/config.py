@@ -3,9 +3,13 @@
 A recipe has three sections (every key optional, defaults below)::
 
     [data]
-    dataset = "digits"       # digits, mnist, fashion-mnist, csv, xor, spirals, moons, circles, blobs, sine
-    path = ""                # the CSV file, for dataset = "csv"
+    dataset = "digits"       # digits, mnist, fashion-mnist, csv, images, xor, spirals, moons, circles, blobs, sine
+    path = ""                # the CSV file (dataset = "csv") or the image folder (dataset = "images")
     label = "-1"             # the CSV label column: a name or an index
+    header = "auto"          # the CSV's first row: auto (a header if every cell is text), yes or no
+    task = "auto"            # auto, classification or regression (auto: text or <= 50 whole numbers are classes)
+    image_size = []          # images: [H, W] to resize every image to ([]: they must share one size)
+    color = false            # images: keep colour (3 values per pixel) instead of gray levels
     data_dir = ""            # where MNIST-family files are (else CHAINRULE_DATA, the cache, a download)
     test_size = 0.2          # held-out share, for datasets without a fixed test split
     validation_split = 0.1   # share of the training rows used as validation data
@@ -61,7 +65,7 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 #: every dataset a recipe can name: the bundled digits, the MNIST family, a CSV file, the generated ones
-DATASETS = ("digits", *MNIST_DATASETS, "csv", *GENERATED)
+DATASETS = ("digits", *MNIST_DATASETS, "csv", "images", *GENERATED)
 
 
 @dataclass
@@ -69,6 +73,10 @@ class DataConfig:
     dataset: str = "digits"
     path: str = ""
     label: str = "-1"
+    header: str = "auto"
+    task: str = "auto"
+    image_size: list = field(default_factory=list)
+    color: bool = False
     data_dir: str = ""
     test_size: float = 0.2
     validation_split: float = 0.1
@@ -88,8 +96,14 @@ class DataConfig:
         _at_least("data", "samples", self.samples, 0)
         _at_least("data", "n_samples", self.n_samples, 4)
         _at_least("data", "arms", self.arms, 2)
-        if self.dataset == "csv" and not self.path:
-            raise ValueError("config: [data] path must name the CSV file when dataset = 'csv'; received ''")
+        _one_of("data", "header", self.header, ("auto", "yes", "no"))
+        _one_of("data", "task", self.task, ("auto", "classification", "regression"))
+        if self.image_size and (len(self.image_size) != 2 or not all(
+                isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in self.image_size)):
+            raise ValueError(f"config: [data] image_size must be [H, W], two integers >= 1; received {self.image_size!r}")
+        if self.dataset in ("csv", "images") and not self.path:
+            what = "CSV file" if self.dataset == "csv" else "image folder"
+            raise ValueError(f"config: [data] path must name the {what} when dataset = '{self.dataset}'; received ''")
 
 
 @dataclass

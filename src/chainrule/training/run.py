@@ -14,7 +14,6 @@ The run directory holds::
 from __future__ import annotations
 
 import csv
-import hashlib
 import json
 import platform
 import time
@@ -22,7 +21,6 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import data as datasets
 from .. import losses as losses_module
 from .. import optim, schedules
 from ..io.atomic import atomic_write
@@ -31,62 +29,8 @@ from ..model import Sequential
 from . import callbacks as cbs
 from .checkpoint import Checkpoint
 from .config import TrainConfig
+from .datasource import load_data
 from .diagnostics import Diagnostics
-
-def _generated(d, seed):
-    """The generated dataset a recipe names, with the recipe's size and noise."""
-    extra = {"spirals": {"arms": d.arms}, "blobs": {"centers": d.arms, "spread": d.noise}}
-    options = extra.get(d.dataset, {"noise": d.noise})
-    return datasets.GENERATED[d.dataset](n=d.n_samples, rng=seed, **options)
-
-
-# -- data ----------------------------------------------------------------------
-
-
-def load_data(config, data_dir=None):
-    """The splits of the recipe's dataset: a dict with X_train, y_train, X_val, y_val, X_test,
-    y_test (raw, unscaled), image_shape (or None), class_names (or None) and the task."""
-    d, seed = config.data, config.train.seed
-    image_shape, class_names = None, None
-    if d.dataset in ("mnist", "fashion-mnist"):
-        (X_train, y_train), (X_test, y_test) = datasets.load_mnist(d.dataset, data_dir or d.data_dir or None)
-        image_shape = X_train.shape[1:]
-        X_train = X_train.reshape(len(X_train), -1).astype(np.float32)
-        X_test = X_test.reshape(len(X_test), -1).astype(np.float32)
-        class_names = datasets.mnist.CLASS_NAMES[d.dataset]
-    else:
-        if d.dataset == "digits":
-            X, y = datasets.load_digits()
-            image_shape = (8, 8)
-        elif d.dataset == "csv":
-            X, y = datasets.load_csv(d.path, label=d.label)
-        else:
-            X, y = _generated(d, seed)
-        classify = _is_classification(y)
-        X_train, X_test, y_train, y_test = datasets.train_test_split(X, y, d.test_size, stratify=classify, rng=seed)
-        if not len(X_test) or not len(X_train):
-            raise ValueError(f"config [data] test_size = {d.test_size} of {len(X)} rows leaves "
-                             f"{len(X_train)} training and {len(X_test)} test rows; expected some of each: "
-                             "raise n_samples, or change test_size")
-    rng = np.random.default_rng(seed)
-    if d.samples and d.samples < len(X_train):
-        keep = np.sort(rng.permutation(len(X_train))[:d.samples])
-        X_train, y_train = X_train[keep], y_train[keep]
-    X_val, y_val = None, None
-    if d.validation_split:
-        X_train, X_val, y_train, y_val = datasets.train_test_split(
-            X_train, y_train, d.validation_split, stratify=_is_classification(y_train), rng=seed + 1)
-    digest = hashlib.sha256(np.ascontiguousarray(X_train).tobytes() + np.ascontiguousarray(y_train).tobytes())
-    return {"X_train": X_train, "y_train": y_train, "X_val": X_val, "y_val": y_val, "X_test": X_test,
-            "y_test": y_test, "image_shape": image_shape, "class_names": class_names,
-            "task": "classification" if _is_classification(y_train) else "regression",
-            "train_sha256": digest.hexdigest()}
-
-
-def _is_classification(y):
-    y = np.asarray(y)
-    return y.ndim == 1 and y.dtype.kind in "iu"
-
 
 # -- model and training pieces -------------------------------------------------
 
@@ -161,7 +105,9 @@ def train_run(config: TrainConfig, run_dir, resume=False, verbose=1, data_dir=No
     t = config.train
     data = load_data(config, data_dir)
     classify = data["task"] == "classification"
-    n_out = int(data["y_train"].max()) + 1 if classify else (1 if data["y_train"].ndim == 1 else data["y_train"].shape[1])
+    if config.data.dataset in ("csv", "images"):  # your own data: say what the targets were read as
+        log(f"task: {data['task']} ({data['task_reason']})")
+    n_out = len(data["classes"]) if classify else (1 if data["y_train"].ndim == 1 else data["y_train"].shape[1])
     if classify and n_out == 2 and t.loss in ("bce", "binary_cross_entropy"):
         n_out = 1
     loss = losses_module.get(t.loss or ("cross_entropy" if classify else "mse"))
@@ -193,8 +139,9 @@ def train_run(config: TrainConfig, run_dir, resume=False, verbose=1, data_dir=No
         write_history(history.history, run_dir)
     test = model.evaluate(data["X_test"], data["y_test"],
                           metrics=["accuracy", "precision", "recall", "f1"] if classify else ["mse", "mae", "r2"])
+    describe_model(model, data, run_dir)
     card = {
-        "dataset": config.data.dataset, "seed": t.seed, "train_rows": len(data["X_train"]),
+        "dataset": config.data.dataset, "task": {"task": data["task"], "reason": data["task_reason"]}, "seed": t.seed, "train_rows": len(data["X_train"]),
         "train_data_sha256": data["train_sha256"], "epochs_run": len(history.history.get("loss", [])),
         "test": test, "final": {k: v[-1] for k, v in history.history.items()},
         "wall_time_seconds": round(time.perf_counter() - started, 3), "resumed": bool(resume),
@@ -207,6 +154,13 @@ def train_run(config: TrainConfig, run_dir, resume=False, verbose=1, data_dir=No
         with atomic_write(run_dir / "run.json", "w") as f:
             json.dump(card, f, indent=2)
     return card
+
+
+def describe_model(model, data, run_dir):
+    """Keep the classes' original labels and the training images' format in the saved model (after
+    training: ``fit`` and ``evaluate`` above work on class indices)."""
+    model.classes_, model.input_image_ = data["classes"], data["input_image"]
+    model.save(run_dir / "model.chainrule")
 
 
 def write_history(history, run_dir):

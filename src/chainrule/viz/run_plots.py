@@ -50,14 +50,14 @@ def write_run_plots(model, data, history, folder, log=print):
     if data["task"] != "classification":
         return [str(p) for p in written]
     X_test, y_test = data["X_test"], data["y_test"]
-    predicted = model.predict(X_test)
+    predicted = model.predict_index(X_test)  # class indices, as y_test holds
     k = max(int(y_test.max()), int(predicted.max())) + 1
     written.append(plots.plot_confusion_matrix(confusion_matrix(y_test, predicted, k), folder / "confusion_matrix.png",
                                                data["class_names"]))
     if X_test.shape[1] == 2:
         X_all = np.concatenate([data["X_train"], X_test])
         y_all = np.concatenate([data["y_train"], y_test])
-        written.append(plots.plot_decision_boundary(model.predict, X_all, y_all, folder / "decision_boundary.png"))
+        written.append(plots.plot_decision_boundary(model.predict_index, X_all, y_all, folder / "decision_boundary.png"))
     if data["image_shape"] is not None:
         shape = data["image_shape"]
         first = next(layer for layer in model.layers if isinstance(layer, Dense))
