@@ -10,7 +10,7 @@ import argparse
 import sys
 
 from .. import __version__
-from . import bench, datasets, evaluate, explain, gradcheck, predict, summary, train
+from . import bench, datasets, evaluate, explain, export, gradcheck, predict, summary, train
 from .common import CommandError
 
 EXAMPLES = """examples:
@@ -28,7 +28,7 @@ EXAMPLES = """examples:
 
 #: every command by name, in the order of ``chainrule --help``
 COMMANDS = {module.__name__.rsplit(".", 1)[1]: module
-            for module in (train, evaluate, predict, summary, gradcheck, datasets, explain, bench)}
+            for module in (train, evaluate, predict, export, summary, gradcheck, datasets, explain, bench)}
 
 #: an example for each command's --help (added below any epilog the command gives itself)
 COMMAND_EXAMPLES = {

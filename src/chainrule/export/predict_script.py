@@ -1,0 +1,110 @@
+"""Predictions from a trained network, with NumPy alone: python predict.py rows.csv
+
+Written by chainrule's to_python beside weights.npz, which holds every number of the network.
+The network is a stack of layers l = 1 .. L. Layer l takes the activations A[l-1] of the layer
+before it (A[0] = X, the input rows, m rows of n features) and computes
+
+    Z[l] = A[l-1] @ W[l] + b[l]        (m, n[l-1]) @ (n[l-1], n[l]) + (n[l],)
+    A[l] = g[l](Z[l])                  the activation function, elementwise
+
+and A[L], the last layer's output, is the prediction. That is all of it; the rest is reading
+the rows and printing the answers as `chainrule predict` prints them.
+"""
+
+import csv
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+
+WEIGHTS = np.load(Path(__file__).with_name("weights.npz"), allow_pickle=False)
+DTYPE = np.dtype(str(WEIGHTS["dtype"]))
+
+
+def sigmoid(Z):
+    e = np.exp(-np.abs(Z))  # split by sign: exp never overflows
+    return np.where(Z >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(Z.dtype, copy=False)
+
+
+def softmax(Z):
+    e = np.exp(Z - Z.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def gelu(Z, approximate):
+    """Z Phi(Z), Phi the standard normal CDF (or its tanh approximation)."""
+    if approximate == "tanh":
+        Zc = np.clip(Z, -1e4, 1e4)
+        return Z * (0.5 * (1.0 + np.tanh(math.sqrt(2.0 / math.pi) * (Zc + 0.044715 * (Zc * Zc * Zc)))))
+    erf = np.vectorize(math.erf, otypes=[np.float64])(Z * (1.0 / math.sqrt(2.0))).astype(Z.dtype)
+    return Z * (0.5 * (1.0 + erf))
+
+
+def g(kind, i, Z):
+    """The activation (or batch normalisation) that is layer i of the stack; its numbers are
+    stored under names ending in i."""
+    k = float(WEIGHTS[f"k{i}"]) if f"k{i}" in WEIGHTS else None  # the slope of LeakyReLU, alpha of ELU
+    if kind == "ReLU":
+        return np.maximum(Z, 0)
+    if kind == "Sigmoid":
+        return sigmoid(Z)
+    if kind == "Tanh":
+        return np.tanh(Z)
+    if kind == "LeakyReLU":
+        return np.where(Z > 0, Z, k * Z).astype(Z.dtype, copy=False)
+    if kind == "ELU":
+        return np.where(Z > 0, Z, k * np.expm1(np.minimum(Z, 0))).astype(Z.dtype, copy=False)
+    if kind in ("GELU", "GELU-tanh"):
+        return gelu(Z, "tanh" if kind == "GELU-tanh" else "none")
+    if kind == "Softmax":
+        return softmax(Z)
+    if kind == "BatchNorm":  # gamma (Z - mean) / sqrt(var + eps) + beta, with the training's statistics
+        inv_std = 1.0 / np.sqrt(WEIGHTS[f"var{i}"] + float(WEIGHTS[f"eps{i}"]))
+        return WEIGHTS[f"gamma{i}"] * ((Z - WEIGHTS[f"mean{i}"]) * inv_std) + WEIGHTS[f"beta{i}"]
+    return Z  # Identity, Dropout (off when predicting), Flatten (the rows are flat already)
+
+
+def forward(X):
+    """A[0] = X;  Z[l] = A[l-1] @ W[l] + b[l] at each Dense layer;  A[l] = g(Z[l]) after it."""
+    A = X
+    for i, (kind, l) in enumerate(zip(WEIGHTS["layers"], WEIGHTS["numbers"])):
+        if kind == "Dense":  # the l-th Dense layer
+            A = A @ WEIGHTS[f"W[{l}]"]
+            A += WEIGHTS[f"b[{l}]"]
+        else:
+            A = g(str(kind), i, A)
+    return A
+
+
+def read_rows(path):
+    """The CSV's rows as floats (a first row with any non-number is a header, and skipped)."""
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        rows = [row for row in csv.reader(f) if row and any(cell.strip() for cell in row)]
+    try:
+        [float(cell) for cell in rows[0]]
+    except ValueError:
+        rows = rows[1:]
+    return np.array([[float(cell) for cell in row] for row in rows]).astype(np.float32)
+
+
+def main(path):
+    X = read_rows(path)
+    if "offset" in WEIGHTS:  # the scaler fitted on the training data: x' = (x - offset) / scale
+        X = (X - WEIGHTS["offset"].astype(X.dtype)) / WEIGHTS["scale"].astype(X.dtype)
+    out = np.concatenate([forward(X[i:i + 1024].astype(DTYPE)) for i in range(0, len(X), 1024)])
+    task, writer = str(WEIGHTS["task"]), csv.writer(sys.stdout, lineterminator="\n")
+    if task == "regression":
+        writer.writerow([f"output{j}" for j in range(out.shape[1])])
+        writer.writerows(out.tolist())
+        return
+    P = out if not WEIGHTS["from_logits"] else softmax(out) if task == "multiclass" else sigmoid(out)
+    if task == "binary" and P.shape[1] == 1:
+        P = np.concatenate([1 - P, P], axis=1)  # [p(class 0), p(class 1)]
+    writer.writerow(["label", *(f"p{j}" for j in range(P.shape[1]))])
+    for label, row in zip(P.argmax(axis=1), P):
+        writer.writerow([int(label), *(f"{p:.6f}" for p in row)])
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
