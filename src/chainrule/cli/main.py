@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import bench, datasets, evaluate, explain, gradcheck, predict, summary, train
+from . import bench, datasets, evaluate, explain, gradcheck, playground, predict, summary, train
 from .common import CommandError
 
 EXAMPLES = """examples:
@@ -23,11 +23,12 @@ EXAMPLES = """examples:
   chainrule datasets                                       what data is available, and where
   chainrule explain --sizes 2 3 2                          every number of one forward and backward pass
   chainrule bench --vectorization                          loops against matrices, same numbers
+  chainrule playground                                     watch a network learn in the browser
 """
 
 #: every command by name, in the order of ``chainrule --help``
 COMMANDS = {module.__name__.rsplit(".", 1)[1]: module
-            for module in (train, evaluate, predict, summary, gradcheck, datasets, explain, bench)}
+            for module in (train, evaluate, predict, summary, gradcheck, datasets, explain, bench, playground)}
 
 __all__ = ["main", "build_parser", "CommandError", "COMMANDS"]
 
