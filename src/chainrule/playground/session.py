@@ -153,10 +153,16 @@ class Session:
                                     self.loss, self.optimizer)
             self.step_count += 1
             if not np.isfinite(value) or not np.all(np.isfinite(self.model.params_)):
-                self.playing = False
-                raise FloatingPointError(f"the loss became {value} at step {self.step_count}: the learning rate "
-                                         f"(lr={self.config['lr']:g}) is too high; lower it and press reset")
-        self._record()
+                self._diverged(value)
+        with np.errstate(over="ignore", invalid="ignore"):  # huge but finite weights overflow here
+            self._record()
+        if not np.isfinite(self.history["train"][-1]):
+            self._diverged(self.history["train"][-1])
+
+    def _diverged(self, value):
+        self.playing = False
+        raise FloatingPointError(f"the loss became {value} at step {self.step_count}: the learning rate "
+                                 f"(lr={self.config['lr']:g}) is too high; lower it and press reset")
 
     def _loss(self, X, y):
         return float(self.model.evaluate(X, y)["loss"])
