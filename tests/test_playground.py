@@ -300,3 +300,10 @@ def test_the_server_binds_localhost_and_stops_cleanly_on_ctrl_c():
     finally:
         proc.kill()
     assert proc.returncode == 0 and "chainrule playground: stopped" in out and "Traceback" not in err, err
+
+
+def test_explain_counts_in_english(client):
+    key, _ = new_session(client, hidden=[1], batch_size=1)
+    notation = {row[0]: row[2] for row in client.get(f"/api/sessions/{key}/explain").json()["notation"]}
+    assert notation["A[0]"] == "the input X: 1 sample (one per row) of 2 features"
+    assert notation["W[2]"] == "weights of layer 2: n[1] = 1 input to n[2] = 1 neuron"
