@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 with warnings.catch_warnings():  # newer Starlette prefers httpx2 for its test client; httpx still works
-    warnings.simplefilter("ignore", DeprecationWarning)
+    warnings.simplefilter("ignore")
     from starlette.testclient import TestClient
 
 from chainrule import Dense, Sequential
