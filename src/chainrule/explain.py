@@ -144,6 +144,11 @@ def numbered(equation, l):
     return re.sub(r"\b(dZ|dA|Z|A)\b(?!\[)", rf"\1[{l}]", equation)
 
 
+def _count(n, word):
+    """ "1 sample", "2 samples": the trace reads as English."""
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
 def explain(model, X, y, loss="cross_entropy", lr=0.1, decimals=4, h=1e-6):
     """Trace one forward and backward pass of ``model`` on (X, y); return an Explanation.
 
@@ -157,10 +162,11 @@ def explain(model, X, y, loss="cross_entropy", lr=0.1, decimals=4, h=1e-6):
     blocks = _blocks(model)
     L = len(blocks)
     ex = Explanation(decimals=decimals)
-    ex.notation.append(("A[0]", str(X.shape), f"the input X: {X.shape[0]} samples (rows) of {X.shape[1]} features"))
+    ex.notation.append(("A[0]", str(X.shape), f"the input X: {_count(X.shape[0], 'sample')} (one per row) of "
+                        f"{_count(X.shape[1], 'feature')}"))
     for l, (dense, g) in enumerate(blocks, start=1):
-        ex.notation.append((f"W[{l}]", str(dense.W.shape), f"weights of layer {l}: n[{l - 1}] = {dense.n_in} inputs "
-                            f"to n[{l}] = {dense.n_out} neurons"))
+        ex.notation.append((f"W[{l}]", str(dense.W.shape), f"weights of layer {l}: n[{l - 1}] = "
+                            f"{_count(dense.n_in, 'input')} to n[{l}] = {_count(dense.n_out, 'neuron')}"))
         ex.notation.append((f"b[{l}]", str(dense.b.shape), f"biases of layer {l}"))
         ex.notation.append((f"g[{l}]", type(g).__name__.lower(), f"the activation of layer {l}"))
 

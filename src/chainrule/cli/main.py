@@ -10,7 +10,7 @@ import argparse
 import sys
 
 from .. import __version__
-from . import bench, datasets, evaluate, explain, export, gradcheck, predict, summary, train
+from . import bench, datasets, evaluate, explain, export, gradcheck, playground, predict, summary, train
 from .common import CommandError
 
 EXAMPLES = """examples:
@@ -24,11 +24,12 @@ EXAMPLES = """examples:
   chainrule datasets                                       what data is available, and where
   chainrule explain --sizes 2 3 2                          every number of one forward and backward pass
   chainrule bench --vectorization                          loops against matrices, same numbers
+  chainrule playground                                     watch a network learn in the browser
 """
 
 #: every command by name, in the order of ``chainrule --help``
 COMMANDS = {module.__name__.rsplit(".", 1)[1]: module
-            for module in (train, evaluate, predict, export, summary, gradcheck, datasets, explain, bench)}
+            for module in (train, evaluate, predict, export, summary, gradcheck, datasets, explain, bench, playground)}
 
 #: an example for each command's --help (added below any epilog the command gives itself)
 COMMAND_EXAMPLES = {

@@ -1,0 +1,54 @@
+"""The "Explain this step" panel: chainrule's Explanation as JSON for the page, each matrix as
+text, small ones whole, large ones summarised (their first rows and their range)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+WHOLE_ROWS, WHOLE_COLS = 8, 8  # matrices up to this size are shown whole
+SHOWN_ROWS = 4                 # ... larger ones show this many rows
+
+
+def matrix_text(M, decimals=4):
+    """A matrix (or vector) as aligned text; a large one as its first rows and a summary line."""
+    M = np.atleast_2d(np.asarray(M, dtype=np.float64))
+    rows, cols = M.shape
+    big = rows > WHOLE_ROWS or cols > WHOLE_COLS
+    shown = M[:SHOWN_ROWS, :WHOLE_COLS] if big else M
+    cells = [[f"{v:.{decimals}f}" for v in row] for row in shown]
+    width = max(len(c) for row in cells for c in row)
+    more = " ..." if cols > shown.shape[1] else ""
+    lines = ["[" + " ".join(c.rjust(width) for c in row) + more + "]" for row in cells]
+    if big:
+        hidden = rows - shown.shape[0]
+        if hidden:
+            lines.append(f"... {hidden} more row{'s' if hidden != 1 else ''}")
+        lines.append(f"({rows} x {cols}: min {M.min():.{decimals}f}, max {M.max():.{decimals}f}, "
+                     f"mean {M.mean():.{decimals}f})")
+    return "\n".join(lines)
+
+
+def _step(s, decimals):
+    return {"name": s.name, "equation": s.equation, "shapes": s.shapes, "matrix": matrix_text(s.value, decimals),
+            "check": None if s.numeric is None else matrix_text(s.numeric, decimals),
+            "error": None if s.error is None else float(s.error)}
+
+
+def explanation_json(ex, rows, batch, optimizer, decimals=4):
+    """The trace of one pass as sections of steps; ``rows`` the samples it used of a ``batch``."""
+    d = decimals
+    sections = [
+        {"title": "The numbers before the pass", "steps": [_step(s, d) for s in ex.parameters]},
+        {"title": "Forward pass", "steps": [_step(s, d) for s in ex.forward]},
+        {"title": "Cost", "steps": [], "text": f"{ex.cost_equation} = {ex.cost:.{d}f}"},
+        {"title": "Backward pass", "steps": [_step(s, d) for s in ex.backward]},
+        {"title": "Update (plain gradient descent)", "steps": [_step(s, d) for s in ex.update]},
+    ]
+    note = (f"The batch the next step takes: {rows} sample{'s' if rows != 1 else ''}"
+            f"{f', the first {rows} of {batch} (the trace shows at most 16)' if batch > rows else ''}. "
+            "Every gradient is shown beside its finite-difference estimate.")
+    if optimizer != "sgd":
+        note += (f" The update shown is plain gradient descent, W := W - alpha dW; {optimizer} "
+                 "scales each step from the same gradients.")
+    return {"notation": [list(row) for row in ex.notation], "sections": sections, "cost": float(ex.cost),
+            "note": note}
