@@ -52,7 +52,7 @@ def run(args):
     else:
         proba = model.predict_proba(X)
         classes = model.classes_ if model.classes_ is not None else np.arange(proba.shape[1])
-        labels = np.asarray(classes)[proba.argmax(axis=1)] if model._labelled() else model.predict(X)
+        labels = model.predict(X)
         writer.writerow(["id", "label", *(str(c) for c in classes)])
         writer.writerows([i, label, *(f"{p:.6f}" for p in row)] for i, label, row in zip(ids, labels.tolist(), proba))
     if args.output:

@@ -94,17 +94,22 @@ def main(path):
         X = (X - WEIGHTS["offset"].astype(X.dtype)) / WEIGHTS["scale"].astype(X.dtype)
     out = np.concatenate([forward(X[i:i + 1024].astype(DTYPE)) for i in range(0, len(X), 1024)])
     task, writer = str(WEIGHTS["task"]), csv.writer(sys.stdout, lineterminator="\n")
+    ids = range(1, len(X) + 1)  # the row numbers, as the id column
     if task == "regression":
-        writer.writerow([f"output{j}" for j in range(out.shape[1])])
-        writer.writerows(out.tolist())
+        names = ["prediction"] if out.shape[1] == 1 else [f"prediction{j}" for j in range(out.shape[1])]
+        writer.writerow(["id", *names])
+        writer.writerows([i, *(f"{v:.6g}" for v in row)] for i, row in zip(ids, out))
         return
     P = out if not WEIGHTS["from_logits"] else softmax(out) if task == "multiclass" else sigmoid(out)
     if task == "binary" and P.shape[1] == 1:
         P = np.concatenate([1 - P, P], axis=1)  # [p(class 0), p(class 1)]
-    writer.writerow(["label", *(f"p{j}" for j in range(P.shape[1]))])
-    for label, row in zip(P.argmax(axis=1), P):
-        writer.writerow([int(label), *(f"{p:.6f}" for p in row)])
-
+    classes = WEIGHTS["classes"] if "classes" in WEIGHTS else np.arange(P.shape[1])
+    if task == "binary" and out.shape[1] > 1:  # independent yes/no outputs: a 0/1 per output
+        labels = (P > 0.5).astype(int).tolist()
+    else:
+        labels = classes[P.argmax(axis=1)].tolist()
+    writer.writerow(["id", "label", *(str(c) for c in classes)])
+    writer.writerows([i, label, *(f"{p:.6f}" for p in row)] for i, label, row in zip(ids, labels, P))
 
 if __name__ == "__main__":
     main(sys.argv[1])

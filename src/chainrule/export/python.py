@@ -37,6 +37,8 @@ def weight_arrays(model):
     arrays.update(layers=np.array(kinds), numbers=np.array(layer_numbers(model.layers)),
                   dtype=np.array(str(model.dtype)), task=np.array(loss.task),
                   from_logits=np.array(bool(getattr(loss, "from_logits", True))))
+    if model.classes_ is not None:  # the original labels of the output columns
+        arrays["classes"] = np.asarray(model.classes_)
     if model.preprocessor is not None:
         arrays.update(offset=np.asarray(model.preprocessor.offset_), scale=np.asarray(model.preprocessor.scale_))
     return arrays
