@@ -40,6 +40,8 @@ COMMAND_EXAMPLES = {
     "gradcheck": "  chainrule gradcheck --sizes 4 5 3",
     "datasets": "  chainrule datasets --data-dir ~/data",
     "explain": "  chainrule explain --sizes 2 3 2",
+    "export": "  chainrule export runs/digits --onnx digits.onnx\n  chainrule export runs/digits --python predictor/",
+    "playground": "  chainrule playground\n  chainrule playground --port 8001 --model runs/digits --no-browser",
 }
 
 __all__ = ["main", "build_parser", "CommandError", "COMMANDS"]
