@@ -6,6 +6,7 @@ The run directory holds::
     model.chainrule    the trained model, with its preprocessing
     checkpoint.chainrule  the state after the last finished epoch (for --resume)
     history.csv, history.json   loss, metrics and lr per epoch
+    data.sha256        the SHA-256 of the training rows the run started on (--resume compares it)
     run.json           the run card: seed, data checksum, versions, final metrics, wall time, diagnostics
     plots/*.png        curves, confusion matrix, decision boundary or weights and mistakes (plot extra;
                        drawn by chainrule train with viz.run_plots, not here)
@@ -16,6 +17,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import os
 import platform
 import time
 from pathlib import Path
@@ -32,6 +34,8 @@ from . import callbacks as cbs
 from .checkpoint import Checkpoint
 from .config import TrainConfig
 from .diagnostics import Diagnostics
+from .rundir import (RunDirectoryError, check_data_digest, lock_run_dir, new_run_dir, sweep_own_temp_files,
+                     write_data_digest)
 
 def _generated(d, seed):
     """The generated dataset a recipe names, with the recipe's size and noise."""
@@ -144,16 +148,24 @@ def _scaler(name):
 # -- the run -------------------------------------------------------------------
 
 
-def train_run(config: TrainConfig, run_dir, resume=False, verbose=1, data_dir=None, log=print):
-    """Train the recipe into ``run_dir`` (resuming from its checkpoint if asked); return the run card."""
+def train_run(config: TrainConfig, run_dir, resume=False, verbose=1, data_dir=None, log=print, overwrite=False,
+              accept_changed_data=False):
+    """Train the recipe into ``run_dir`` (resuming from its checkpoint if asked); return the run card.
+
+    Everything is checked (recipe, data, memory) before the folder is touched; the folder is locked
+    while the run writes; ``overwrite`` keeps the old run until the new one's first checkpoint.
+    """
     run_dir = Path(run_dir)
-    started = time.perf_counter()
-    if resume:
+    if not resume:
+        return _train(config, run_dir, False, verbose, data_dir, log, overwrite, accept_changed_data)
+    with lock_run_dir(run_dir):
+        sweep_own_temp_files(run_dir)
         config = TrainConfig.from_toml(run_dir / "config.toml")
-    else:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        with atomic_write(run_dir / "config.toml", "w") as f:
-            f.write(config.to_toml())
+        return _train(config, run_dir, True, verbose, data_dir, log, False, accept_changed_data)
+
+
+def _train(config, run_dir, resume, verbose, data_dir, log, overwrite, accept_changed_data):
+    started = time.perf_counter()
     t = config.train
     data = load_data(config, data_dir)
     classify = data["task"] == "classification"
@@ -161,6 +173,7 @@ def train_run(config: TrainConfig, run_dir, resume=False, verbose=1, data_dir=No
     if classify and n_out == 2 and t.loss in ("bce", "binary_cross_entropy"):
         n_out = 1
     loss = losses_module.get(t.loss or ("cross_entropy" if classify else "mse"))
+    check_fits_in_memory(config, data["X_train"].shape[1], n_out)
     model = build_model(config, data["X_train"].shape[1], n_out)
     scaler_cls = _scaler(config.data.scale)
     if scaler_cls is not None:
@@ -170,18 +183,50 @@ def train_run(config: TrainConfig, run_dir, resume=False, verbose=1, data_dir=No
     tracked = build_callbacks(t, data["X_val"] is not None)
     diagnostics = Diagnostics(verbose=verbose == 2)
     checkpoint = Checkpoint(run_dir / "checkpoint.chainrule", history, tracked)
-    initial_epoch = 0
+    validation = (data["X_val"], data["y_val"]) if data["X_val"] is not None else None
+
+    def fit(initial_epoch, epochs, *extra):
+        model.fit(data["X_train"], data["y_train"], loss=loss, optimizer=optimizer, epochs=epochs,
+                  batch_size=t.batch_size, validation_data=validation,
+                  callbacks=[*tracked, diagnostics, checkpoint, *extra], verbose=verbose,
+                  initial_epoch=initial_epoch, history=history)
+
     if resume:
         initial_epoch = checkpoint.restore(model, optimizer)
-        if checkpoint.stopped_early and (run_dir / "run.json").is_file():
-            log(f"{run_dir} finished already (early stopping after epoch {initial_epoch}); nothing to resume")
-            return json.loads((run_dir / "run.json").read_text())
-        log(f"resuming {run_dir} after epoch {initial_epoch} of {t.epochs}")
-    validation = (data["X_val"], data["y_val"]) if data["X_val"] is not None else None
-    if initial_epoch < t.epochs:
-        model.fit(data["X_train"], data["y_train"], loss=loss, optimizer=optimizer, epochs=t.epochs,
-                  batch_size=t.batch_size, validation_data=validation, callbacks=[*tracked, diagnostics, checkpoint],
-                  verbose=verbose, initial_epoch=initial_epoch, history=history)
+        card = json.loads((run_dir / "run.json").read_text()) if (run_dir / "run.json").is_file() else None
+        check_resumable(run_dir, initial_epoch, t.epochs, checkpoint.stopped_early)
+        check_data_digest(run_dir, data["train_sha256"], accept_changed_data, log, card)
+        if card is not None:  # a finished run: its results stay as they are
+            log(f"not resuming {run_dir}: it finished already ({card.get('epochs_run', initial_epoch)} epochs); its results stay as they are")
+            return card
+        if checkpoint.stopped_early:
+            log(f"{run_dir} stopped early after epoch {initial_epoch}; writing its results")
+        else:
+            log(f"resuming {run_dir} after epoch {initial_epoch} of {t.epochs}")
+        # no epochs when it stopped early or is done: fit then only restores the best weights (as it would have)
+        fit(initial_epoch, initial_epoch if checkpoint.stopped_early else max(t.epochs, initial_epoch))
+        return finish_run(config, run_dir, model, loss, history, diagnostics, data, started, resume=True)
+    with new_run_dir(run_dir, overwrite) as first_checkpoint_written:
+        with atomic_write(run_dir / "config.toml", "w") as f:
+            f.write(config.to_toml())
+        write_data_digest(run_dir, data["train_sha256"])
+        fit(0, t.epochs, _AfterEpoch(first_checkpoint_written))
+        return finish_run(config, run_dir, model, loss, history, diagnostics, data, started, resume=False)
+
+
+class _AfterEpoch(cbs.Callback):
+    """Calls ``action`` after every epoch (put after the Checkpoint: then a checkpoint exists)."""
+
+    def __init__(self, action):
+        self.action = action
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.action()
+
+
+def finish_run(config, run_dir, model, loss, history, diagnostics, data, started, resume):
+    """model.chainrule, history and the run card run.json."""
+    t, classify = config.train, data["task"] == "classification"
     model.compile(loss)
     model.save(run_dir / "model.chainrule")
     write_history(history.history, run_dir)
@@ -198,6 +243,49 @@ def train_run(config: TrainConfig, run_dir, resume=False, verbose=1, data_dir=No
     with atomic_write(run_dir / "run.json", "w") as f:
         json.dump(card, f, indent=2)
     return card
+
+
+def check_resumable(run_dir, epochs_done, epochs, stopped_early):
+    """The checkpoint's epoch count must fit the recipe's."""
+    if epochs_done > epochs:
+        raise RunDirectoryError(f"{run_dir}/checkpoint.chainrule says {epochs_done} epochs are done but the "
+                                f"recipe has epochs = {epochs}; the checkpoint does not belong to this run")
+    if epochs_done == 0 and not stopped_early:
+        raise RunDirectoryError(f"{run_dir}/checkpoint.chainrule says no epoch is done; start the run again")
+
+
+def check_fits_in_memory(config, n_in, n_out):
+    """Refuse, with the estimate, a model whose training would not fit in the memory available."""
+    parts = config.memory_bytes(n_in, n_out)
+    need, available = sum(parts.values()), available_memory()
+    if available is not None and need > available:
+        shown = ", ".join(f"{name} {_size(value)}" for name, value in parts.items())
+        raise MemoryError(f"config: training [model] hidden = {config.model.hidden} on {n_in} inputs needs about "
+                          f"{_size(need)} ({shown}); {_size(available)} is available. Use narrower layers or a "
+                          "smaller batch_size")
+
+
+def available_memory():
+    """Bytes of memory available (MemAvailable of /proc/meminfo, else free pages), or None if unknown."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def _size(n):
+    for unit in ("bytes", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} TiB"
 
 
 def write_history(history, run_dir):
