@@ -46,7 +46,7 @@ MAX_WIDTH = 1 << 20
 MAX_PARAMETERS = 1 << 28
 #: the errors zipfile, zlib and the .npy reader raise on damaged data
 READ_ERRORS = (zipfile.BadZipFile, zlib.error, NotImplementedError, EOFError, OSError, ValueError, KeyError,
-               UnicodeDecodeError, RecursionError, TypeError)
+               UnicodeDecodeError, RecursionError, TypeError, RuntimeError)
 
 
 class ModelFileError(ValueError):
