@@ -110,7 +110,7 @@ def test_a_run_killed_mid_way_resumes_to_the_same_bits(tmp_path):
     assert card_a["epochs_run"] == card_b["epochs_run"] == EPOCHS
     assert epochs_done(killed / "checkpoint.chainrule") == epochs_done(whole / "checkpoint.chainrule") == EPOCHS
     # an uninterrupted run leaves no temporary files beside its results
-    assert sorted(p.name for p in whole.iterdir()) == ["checkpoint.chainrule", "config.toml", "history.csv",
+    assert sorted(p.name for p in whole.iterdir()) == ["checkpoint.chainrule", "config.toml", "data.sha256", "history.csv",
                                                        "history.json", "model.chainrule", "run.json"]
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from .common import write_text
+from .arguments import integer
+from .common import CommandError, write_text
 
 
 def add_parser(sub):
@@ -14,8 +15,8 @@ def add_parser(sub):
     parser.add_argument("--vectorization", action="store_true",
                        help="time a loop-per-sample backprop against the vectorised one on the same data")
     parser.add_argument("--data-dir", help="where the MNIST files are (else synthetic data of the same shape)")
-    parser.add_argument("--samples", type=int, default=20000, help="training rows per measurement (default 20000)")
-    parser.add_argument("--epochs", type=int, default=1, help="epochs per measurement (default 1)")
+    parser.add_argument("--samples", type=integer(1), default=20000, help="training rows per measurement (default 20000)")
+    parser.add_argument("--epochs", type=integer(1), default=1, help="epochs per measurement (default 1)")
     parser.add_argument("--repeats", type=int, default=None,
                        help="interleaved rounds per measurement; best and median are shown (default 3)")
     parser.add_argument("--quick", action="store_true", help="tiny sizes, to check that it runs")
@@ -38,6 +39,7 @@ def run(args):
               f"{result['max_abs_difference']:.1e}")
         return 0
     import json
+    from pathlib import Path
 
     if args.distributed:
         from ..benchmark.distributed import run_distributed_benchmark
@@ -47,6 +49,10 @@ def run(args):
             write_text(args.json, json.dumps(results, indent=2))
         return 0
     from ..benchmark import run_benchmark
+
+    if args.data_dir and not Path(args.data_dir).is_dir():  # never a silent fallback to synthetic data
+        raise CommandError(f"--data-dir {args.data_dir} is not a folder; name the folder holding the MNIST files, "
+                           "or leave --data-dir out for synthetic data of the same shape")
 
     results = run_benchmark(data_dir=args.data_dir, samples=args.samples, epochs=args.epochs, quick=args.quick,
                             time_to_accuracy=args.time_to_accuracy, repeats=args.repeats)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from .arguments import integer, number
 from .common import CommandError, write_text
 
 
@@ -11,14 +12,14 @@ def add_parser(sub):
     parser = sub.add_parser("explain", help="print every number of one forward and backward pass",
                              formatter_class=argparse.RawDescriptionHelpFormatter,
                              epilog="example: chainrule explain --sizes 2 3 2 --activation tanh --samples 2")
-    parser.add_argument("--sizes", type=int, nargs="+", default=[2, 3, 2],
+    parser.add_argument("--sizes", type=integer(1, 64), nargs="+", default=[2, 3, 2],
                          help="layer widths n[0] n[1] ... n[L] (default 2 3 2)")
     parser.add_argument("--activation", default="tanh", help="hidden activation (default tanh)")
     parser.add_argument("--loss", default="cross_entropy", help="cross_entropy (default), mse or bce")
-    parser.add_argument("--samples", type=int, default=2, help="rows in the batch (default 2, at most 16)")
-    parser.add_argument("--lr", type=float, default=0.1, help="alpha in the update step (default 0.1)")
-    parser.add_argument("--decimals", type=int, default=4, help="digits after the point (default 4)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--samples", type=integer(1, 16), default=2, help="rows in the batch (default 2, at most 16)")
+    parser.add_argument("--lr", type=number(0, low_open=True), default=0.1, help="alpha in the update step (default 0.1)")
+    parser.add_argument("--decimals", type=integer(0, 12), default=4, help="digits after the point (default 4)")
+    parser.add_argument("--seed", type=integer(0), default=0)
     parser.add_argument("--markdown", metavar="FILE", help="also write the trace as Markdown to FILE")
     return parser
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 from pathlib import Path
 
@@ -25,7 +26,10 @@ def add_parser(sub):
     parser.add_argument("--config", help="a TOML recipe (configs/digits.toml, ...)")
     parser.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR from its last checkpoint")
     parser.add_argument("--out", help="the run directory (default runs/<dataset>)")
-    parser.add_argument("--overwrite", action="store_true", help="replace an existing run directory's results")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace an existing run directory's results (kept until the new run's first checkpoint)")
+    parser.add_argument("--accept-changed-data", action="store_true",
+                        help="with --resume: continue even though the training data changed since the run started")
     parser.add_argument("--dataset", help=", ".join(DATASETS))
     parser.add_argument("--csv", dest="path", help="a CSV file to train on (implies --dataset csv)")
     parser.add_argument("--label", help="the CSV label column, a name or an index (recipe default: the last)")
@@ -57,6 +61,29 @@ def add_parser(sub):
 
 
 def run(args):
+    """Train (or resume); Ctrl-C or SIGTERM keeps the last finished epoch's checkpoint and exits 130."""
+    import signal
+
+    def terminate(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        return _run(args)
+    except KeyboardInterrupt:
+        run_dir = Path(args.resume or args.out or "")
+        if args.resume or (args.out and (run_dir / "checkpoint.chainrule").is_file()):
+            print(f"chainrule train: interrupted; the checkpoint of the last finished epoch is kept. Continue with:\n"
+                  f"  chainrule train --resume {shlex.quote(str(run_dir))}", file=sys.stderr)
+        else:
+            print("chainrule train: interrupted before the first epoch finished; nothing was kept "
+                  "(an --overwrite'n run is back as it was)", file=sys.stderr)
+        return 130
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _run(args):
     from ..training.config import TrainConfig
     from ..training.run import train_run
 
@@ -75,7 +102,7 @@ def run(args):
             raise CommandError(f"--resume continues the run with its own config.toml; it does not take "
                                f"{', '.join('--' + g.replace('_', '-') for g in given)}")
         card = train_run(None, run_dir, resume=True, verbose=verbose, data_dir=args.data_dir, log=log,
-                         strategy=strategy)
+                         accept_changed_data=args.accept_changed_data, strategy=strategy)
     else:
         config = TrainConfig.from_toml(args.config) if args.config else TrainConfig()
         resolve_data_flags(args)
@@ -84,17 +111,23 @@ def run(args):
         config = config.with_overrides("data", data_dir=args.data_dir)
         check_data_flags(args, config.data.dataset)
         run_dir = Path(args.out or f"runs/{config.data.dataset}")
+        args.out = str(run_dir)
         if (run_dir / "model.chainrule").exists() or (run_dir / "checkpoint.chainrule").exists():
             if not args.overwrite:
                 raise CommandError(f"{run_dir} already holds a run; pass --overwrite to replace it, "
                                    f"--resume {run_dir} to continue it, or --out for another directory")
-            if root:  # the other ranks have looked already: none writes before all take the first step
-                remove_run_outputs(run_dir)
-        card = train_run(config, run_dir, verbose=verbose, data_dir=args.data_dir, log=log, strategy=strategy)
+        card = train_run(config, run_dir, verbose=verbose, data_dir=args.data_dir, log=log, overwrite=args.overwrite,
+                         strategy=strategy)
     if plots:  # drawn here, not in training/: viz sits above training
+        from ..training.rundir import outside_link
         from ..viz.run_plots import plot_run
 
-        plot_run(run_dir, data_dir=args.data_dir, log=log)
+        target = outside_link(run_dir, "plots")
+        if target is not None:
+            log(f"not drawing plots: {run_dir / 'plots'} is a symbolic link (to {target}); chainrule writes "
+                "only inside the run directory")
+        else:
+            plot_run(run_dir, data_dir=args.data_dir, log=log)
     if not root:
         return 0
     test = card["test"]
@@ -139,13 +172,3 @@ def check_data_flags(args, dataset):
             flag = "--" + name.replace("_", "-")
             raise CommandError(f"{flag} is for the {' or '.join(datasets)} dataset; the dataset is {dataset}")
 
-
-def remove_run_outputs(run_dir):
-    """Clear what a previous run wrote (only chainrule's own files), so nothing stale survives --overwrite."""
-    import shutil
-
-    for name in ("checkpoint.chainrule", "model.chainrule", "history.csv", "history.json", "run.json"):
-        (run_dir / name).unlink(missing_ok=True)
-    for leftover in run_dir.glob(".*.tmp"):
-        leftover.unlink()
-    shutil.rmtree(run_dir / "plots", ignore_errors=True)

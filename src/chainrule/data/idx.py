@@ -13,6 +13,10 @@ from pathlib import Path
 import numpy as np
 
 
+#: the most bytes an IDX file may hold once decompressed (MNIST's largest is 47 MB)
+MAX_IDX_BYTES = 1 << 30
+
+
 class DataFileError(ValueError):
     """A data file is missing, truncated, corrupt or not what it should be."""
 
@@ -20,10 +24,16 @@ class DataFileError(ValueError):
 def read_idx(path):
     """Read an IDX file (``.gz`` or raw) into a uint8 array, checking magic number, sizes and length."""
     path = Path(path)
+    if path.exists() and not path.is_file():
+        raise DataFileError(f"{path}: not a regular file; expected an IDX file (.gz or raw)")
     try:
-        raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+        with (gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")) as f:
+            raw = f.read(MAX_IDX_BYTES + 1)  # never more than the cap, however well it compresses
     except (OSError, EOFError, gzip.BadGzipFile, zlib.error) as err:
         raise DataFileError(f"{path}: cannot read the file ({err})") from err
+    if len(raw) > MAX_IDX_BYTES:
+        raise DataFileError(f"{path}: holds more than {MAX_IDX_BYTES} bytes (decompressed); an IDX file of "
+                            "MNIST's kind holds at most 47 MB")
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08 or raw[3] not in (1, 3):
         raise DataFileError(f"{path}: not an IDX file of unsigned bytes (magic number {raw[:4].hex() or 'missing'}; "
                             "expected 00000801 for labels or 00000803 for images)")

@@ -19,7 +19,10 @@ def atomic_write(path, mode="wb"):
     path = Path(path)
     if path.parent and not path.parent.exists():
         raise FileNotFoundError(f"cannot write {path}: the folder {path.parent} does not exist")
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as err:  # name the user's file, not the hidden temporary one
+        raise OSError(err.errno, f"cannot write {path}: {err.strerror}") from None
     try:
         os.chmod(tmp, _mode_for(path))  # mkstemp makes 0600; give the file the mode open() would
         with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8"})) as f:
@@ -27,9 +30,13 @@ def atomic_write(path, mode="wb"):
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as err:
         if os.path.exists(tmp):
             os.unlink(tmp)
+        if isinstance(err, OSError) and err.filename == tmp:  # name the user's file, not the hidden temporary one
+            raise OSError(err.errno, f"cannot write {path}: {err.strerror}") from None
+        if isinstance(err, OSError) and err.filename is None and err.errno is not None:
+            raise OSError(err.errno, f"cannot write {path}: {err.strerror}") from None
         raise
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..io.serialize import ModelFileError, read_archive, write_archive
+from ..io.serialize import ArchiveReader, ModelFileError, largest_array_bytes, read_model_arrays, write_archive
 from .callbacks import Callback
 
 FORMAT = "chainrule-checkpoint"
@@ -74,11 +74,14 @@ class Checkpoint(Callback):
         if header["optimizer"]["class"] != type(optimizer).__name__:
             raise ValueError(f"{self.path} was written with {header['optimizer']['class']}; "
                              f"the run now uses {type(optimizer).__name__}")
-        model.load_state_arrays(_section(arrays, "model."))
-        optimizer.load_state(header["optimizer"]["lr"], header["optimizer"]["iterations"],
-                             _section(arrays, "optimizer."))
-        for name, gen in generators(model).items():
-            gen.bit_generator.state = header["rng"][name]
+        try:
+            model.load_state_arrays(_section(arrays, "model."))
+            optimizer.load_state(header["optimizer"]["lr"], header["optimizer"]["iterations"],
+                                 _section(arrays, "optimizer."))
+            for name, gen in generators(model).items():
+                gen.bit_generator.state = header["rng"][name]
+        except (KeyError, TypeError, ValueError) as err:
+            raise ModelFileError(f"{self.path} does not fit this run: {_words(err)}") from None
         self.history.history = {k: list(v) for k, v in header["history"].items()}
         self.history.epoch = list(range(header["epochs_done"]))
         self._pending = [(entry["state"], _section(arrays, f"callback{i}."))
@@ -96,10 +99,10 @@ class Checkpoint(Callback):
 def read_checkpoint(path):
     """The header and arrays of the checkpoint at ``path``; a version-1 file comes converted to version 2."""
     try:
-        return read_archive(path, FORMAT, version=FORMAT_VERSION)
+        return read_checkpoint_version(path, FORMAT_VERSION)
     except ModelFileError as error:
         try:
-            header, arrays = read_archive(path, FORMAT, version=1)
+            header, arrays = read_checkpoint_version(path, 1)
         except ModelFileError:
             raise error from None  # the message that names the version this chainrule reads
     # Version 1 named Adam's scaled moments "m" and "v"; no other optimizer had arrays of those names.
@@ -109,3 +112,59 @@ def read_checkpoint(path):
 
 def _section(arrays, prefix):
     return {k[len(prefix):]: np.asarray(v) for k, v in arrays.items() if k.startswith(prefix)}
+
+
+# -- reading a checkpoint within limits ------------------------------------------------------------
+
+
+def read_checkpoint_version(path, version):
+    """The header and arrays of the checkpoint at ``path``, of format ``version``: the header's values checked, the model's
+    arrays against its architecture, every other array capped by what that architecture implies."""
+    with ArchiveReader(path, FORMAT, version) as archive:
+        check_checkpoint_header(archive.header, path)
+        config = archive.header["model"]
+        arrays = {f"model.{k}": v for k, v in read_model_arrays(archive, config, prefix="model.").items()}
+        cap = largest_array_bytes(config, path)
+        for name in sorted(archive.names):
+            if name.startswith(("optimizer.", "callback")):
+                arrays[name] = archive.array(name, max_bytes=cap)
+    return archive.header, arrays
+
+
+def check_checkpoint_header(header, path):
+    """Every value the checkpoint's JSON holds, of the kind and range resuming needs."""
+    from ..validation import check_bool, check_int, check_positive
+
+    def need(ok, key, expected):
+        if not ok:
+            raise ModelFileError(f"{path}: the checkpoint's {key} must be {expected}; received {_get(header, key)!r}")
+
+    try:
+        check_int(header.get("epochs_done"), "epochs_done", "checkpoint", low=0)
+        check_bool(header.get("stopped_early", False), "stopped_early", "checkpoint")
+        opt = header.get("optimizer")
+        need(isinstance(opt, dict) and isinstance(opt.get("class"), str), "optimizer", "a table naming its class")
+        check_positive(opt.get("lr"), "optimizer lr", "checkpoint")
+        check_int(opt.get("iterations"), "optimizer iterations", "checkpoint", low=0)
+    except (TypeError, ValueError) as err:
+        raise ModelFileError(f"{path}: {err}") from None
+    need(isinstance(header.get("model"), dict), "model", "a table (the architecture)")
+    need(isinstance(header.get("rng"), dict) and all(isinstance(v, dict) for v in header["rng"].values()),
+         "rng", "a table of generator states")
+    history = header.get("history")
+    need(isinstance(history, dict) and all(isinstance(v, list) and len(v) == header["epochs_done"]
+                                           for v in history.values()),
+         "history", f"a table of lists of {header['epochs_done']} values (one per epoch done)")
+    need(isinstance(header.get("callbacks"), list)
+         and all(isinstance(c, dict) and isinstance(c.get("state"), dict) for c in header["callbacks"]),
+         "callbacks", "a list of tables with a state")
+
+
+def _get(header, key):
+    return header.get(key) if isinstance(header, dict) else None
+
+
+def _words(err):
+    if isinstance(err, KeyError):
+        return f"it has no entry {err.args[0]!r}" if err.args else "an entry is missing"
+    return str(err)

@@ -64,6 +64,14 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
+#: the widest hidden layer and the most hidden layers a recipe may ask for (a sanity bound: a
+#: typo such as hidden = [100000000] is refused before anything is allocated)
+MAX_WIDTH = 65536
+MAX_DEPTH = 100
+#: the largest seed (NumPy takes any non-negative integer; this keeps it within an int64)
+MAX_SEED = 2**63 - 1
+MAX_RECIPE_BYTES = 1 << 20
+
 #: every dataset a recipe can name: the bundled digits, the MNIST family, a CSV file, the generated ones
 DATASETS = ("digits", *MNIST_DATASETS, "csv", "images", *GENERATED)
 
@@ -96,6 +104,7 @@ class DataConfig:
         _at_least("data", "samples", self.samples, 0)
         _at_least("data", "n_samples", self.n_samples, 4)
         _at_least("data", "arms", self.arms, 2)
+        _at_least("data", "noise", self.noise, 0)
         _one_of("data", "header", self.header, ("auto", "yes", "no"))
         _one_of("data", "task", self.task, ("auto", "classification", "regression"))
         if self.image_size and (len(self.image_size) != 2 or not all(
@@ -118,8 +127,16 @@ class ModelConfig:
     def check(self):
         from ..layers import ACTIVATIONS
 
-        if not all(isinstance(h, int) and not isinstance(h, bool) and h >= 1 for h in self.hidden):
-            raise ValueError(f"config: [model] hidden must be a list of integers >= 1; received {self.hidden!r}")
+        from ..init import INITIALIZERS
+
+        if not all(isinstance(h, int) and not isinstance(h, bool) and 1 <= h <= MAX_WIDTH for h in self.hidden):
+            raise ValueError(f"config: [model] hidden must be a list of integers >= 1 and <= {MAX_WIDTH}; "
+                             f"received {self.hidden!r}")
+        if len(self.hidden) > MAX_DEPTH:
+            raise ValueError(f"config: [model] hidden must list at most {MAX_DEPTH} widths; "
+                             f"received {len(self.hidden)}")
+        if self.init:
+            _one_of("model", "init", self.init, tuple(INITIALIZERS))
         _one_of("model", "activation", self.activation, tuple(ACTIVATIONS))
         _fraction("model", "dropout", self.dropout)
         _at_least("model", "l2", self.l2, 0)
@@ -159,6 +176,7 @@ class TrainingConfig:
         check_positive(self.gamma, "[train] gamma", "config")
         _at_least("train", "epochs", self.epochs, 1)
         _at_least("train", "batch_size", self.batch_size, 1)
+        check_int(self.seed, "[train] seed", "config", low=0, high=MAX_SEED)
         _at_least("train", "step_size", self.step_size, 1)
         _at_least("train", "warmup_epochs", self.warmup_epochs, 0)
         _at_least("train", "patience", self.patience, 0)
@@ -197,7 +215,14 @@ class TrainConfig:
         path = Path(path)
         if not path.is_file():
             raise FileNotFoundError(f"no config file at {path}")
-        text = path.read_text(encoding="utf-8")
+        if path.stat().st_size > MAX_RECIPE_BYTES:
+            raise ValueError(f"{path}: a recipe of {path.stat().st_size} bytes; expected a TOML text file of at "
+                             f"most {MAX_RECIPE_BYTES} bytes")
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as err:
+            raise ValueError(f"{path}: not a text file (byte {err.start} is not UTF-8); a recipe is a TOML "
+                             "text file such as configs/digits.toml") from None
         try:
             raw = tomllib.loads(text)
         except tomllib.TOMLDecodeError as err:
@@ -216,6 +241,20 @@ class TrainConfig:
     def check(self):
         for name in SECTIONS:
             getattr(self, name).check()
+
+    def memory_bytes(self, n_in, n_out):
+        """What training needs in memory, in bytes, by part: parameters, gradients, optimizer state
+        (and the best weights early stopping keeps) and one batch's activations (Z and A of every
+        layer, forward and backward, plus dropout masks and BatchNorm's X_hat)."""
+        m, t = self.model, self.train
+        size = 8 if t.dtype == "float64" else 4
+        widths = [n_in, *m.hidden, n_out]
+        params = sum(a * b + b for a, b in zip(widths[:-1], widths[1:])) + 2 * sum(m.hidden) * m.batchnorm
+        copies = {"sgd": 1 if t.momentum else 0, "adagrad": 1, "rmsprop": 2 if t.momentum else 1}
+        state = copies.get(t.optimizer, 2) + (1 if t.patience else 0)
+        per_row = 4 * sum(widths) + (2 * sum(m.hidden) if m.dropout or m.batchnorm else 0)
+        return {"parameters": params * size, "gradients": params * size, "optimizer state": state * params * size,
+                "activations": per_row * max(t.batch_size, 1024) * size}  # evaluation runs in batches of 1024
 
     def to_dict(self):
         return {name: dataclasses.asdict(getattr(self, name)) for name in SECTIONS}

@@ -6,6 +6,7 @@ The run directory holds::
     model.chainrule    the trained model, with its preprocessing
     checkpoint.chainrule  the state after the last finished epoch (for --resume)
     history.csv, history.json   loss, metrics and lr per epoch
+    data.sha256        the SHA-256 of the training rows the run started on (--resume compares it)
     run.json           the run card: seed, data checksum, versions, final metrics, wall time, diagnostics
     plots/*.png        curves, confusion matrix, decision boundary or weights and mistakes (plot extra;
                        drawn by chainrule train with viz.run_plots, not here)
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import platform
 import time
 from pathlib import Path
@@ -31,6 +33,8 @@ from .checkpoint import Checkpoint
 from .config import TrainConfig
 from .datasource import load_data
 from .diagnostics import Diagnostics
+from .rundir import (RunDirectoryError, check_data_digest, lock_run_dir, new_run_dir, sweep_own_temp_files,
+                     write_data_digest)
 
 # -- model and training pieces -------------------------------------------------
 
@@ -88,20 +92,31 @@ def _scaler(name):
 # -- the run -------------------------------------------------------------------
 
 
-def train_run(config: TrainConfig, run_dir, resume=False, verbose=1, data_dir=None, log=print, strategy=None):
+def train_run(config: TrainConfig, run_dir, resume=False, verbose=1, data_dir=None, log=print, overwrite=False,
+              accept_changed_data=False, strategy=None):
     """Train the recipe into ``run_dir`` (resuming from its checkpoint if asked); return the run card.
 
-    ``strategy`` (chainrule.distributed.DataParallel) trains on every MPI rank; only rank 0 writes and logs."""
+    Everything is checked (recipe, data, memory) before the folder is touched; the folder is locked
+    while the run writes; ``overwrite`` keeps the old run until the new one's first checkpoint.
+    ``strategy`` (chainrule.distributed.DataParallel) trains on every MPI rank; only rank 0 writes and logs.
+    """
     run_dir = Path(run_dir)
+    options = {"verbose": verbose, "data_dir": data_dir, "accept_changed_data": accept_changed_data,
+               "strategy": strategy}
+    if strategy is not None and not strategy.is_root:  # another rank: it trains beside rank 0, which alone writes
+        config = TrainConfig.from_toml(run_dir / "config.toml") if resume else config
+        return _train(config, run_dir, resume, log=lambda message: None, overwrite=False, **options)
+    if not resume:
+        return _train(config, run_dir, False, log=log, overwrite=overwrite, **options)
+    with lock_run_dir(run_dir):
+        sweep_own_temp_files(run_dir)
+        config = TrainConfig.from_toml(run_dir / "config.toml")
+        return _train(config, run_dir, True, log=log, overwrite=False, **options)
+
+
+def _train(config, run_dir, resume, verbose, data_dir, log, overwrite, accept_changed_data, strategy):
     started = time.perf_counter()
     root = strategy is None or strategy.is_root
-    log = log if root else (lambda message: None)
-    if resume:
-        config = TrainConfig.from_toml(run_dir / "config.toml")
-    elif root:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        with atomic_write(run_dir / "config.toml", "w") as f:
-            f.write(config.to_toml())
     t = config.train
     data = load_data(config, data_dir)
     classify = data["task"] == "classification"
@@ -111,6 +126,7 @@ def train_run(config: TrainConfig, run_dir, resume=False, verbose=1, data_dir=No
     if classify and n_out == 2 and t.loss in ("bce", "binary_cross_entropy"):
         n_out = 1
     loss = losses_module.get(t.loss or ("cross_entropy" if classify else "mse"))
+    check_fits_in_memory(config, data["X_train"].shape[1], n_out)
     model = build_model(config, data["X_train"].shape[1], n_out)
     scaler_cls = _scaler(config.data.scale)
     if scaler_cls is not None:
@@ -121,27 +137,64 @@ def train_run(config: TrainConfig, run_dir, resume=False, verbose=1, data_dir=No
     diagnostics = Diagnostics(verbose=verbose == 2)
     checkpoint = Checkpoint(run_dir / "checkpoint.chainrule", history, tracked)
     writers = [checkpoint] if root else []
-    initial_epoch = 0
+    validation = (data["X_val"], data["y_val"]) if data["X_val"] is not None else None
+
+    def fit(initial_epoch, epochs, *extra):
+        model.fit(data["X_train"], data["y_train"], loss=loss, optimizer=optimizer, epochs=epochs,
+                  batch_size=t.batch_size, validation_data=validation,
+                  callbacks=[*tracked, diagnostics, *writers, *extra], verbose=verbose,
+                  initial_epoch=initial_epoch, history=history, strategy=strategy)
+
+    finish = (lambda: finish_run(config, run_dir, model, loss, history, diagnostics, data, started, resume, strategy))
     if resume:
         initial_epoch = checkpoint.restore(model, optimizer)
-        if checkpoint.stopped_early and (run_dir / "run.json").is_file():
-            log(f"{run_dir} finished already (early stopping after epoch {initial_epoch}); nothing to resume")
-            return json.loads((run_dir / "run.json").read_text())
-        log(f"resuming {run_dir} after epoch {initial_epoch} of {t.epochs}")
-    validation = (data["X_val"], data["y_val"]) if data["X_val"] is not None else None
-    if initial_epoch < t.epochs:
-        model.fit(data["X_train"], data["y_train"], loss=loss, optimizer=optimizer, epochs=t.epochs,
-                  batch_size=t.batch_size, validation_data=validation, callbacks=[*tracked, diagnostics, *writers],
-                  verbose=verbose, initial_epoch=initial_epoch, history=history, strategy=strategy)
+        card = json.loads((run_dir / "run.json").read_text()) if (run_dir / "run.json").is_file() else None
+        check_resumable(run_dir, initial_epoch, t.epochs, checkpoint.stopped_early)
+        check_data_digest(run_dir, data["train_sha256"], accept_changed_data, log, card)
+        if card is not None:  # a finished run: its results stay as they are
+            log(f"not resuming {run_dir}: it finished already ({card.get('epochs_run', initial_epoch)} epochs); its results stay as they are")
+            return card
+        if checkpoint.stopped_early:
+            log(f"{run_dir} stopped early after epoch {initial_epoch}; writing its results")
+        else:
+            log(f"resuming {run_dir} after epoch {initial_epoch} of {t.epochs}")
+        # no epochs when it stopped early or is done: fit then only restores the best weights (as it would have)
+        fit(initial_epoch, initial_epoch if checkpoint.stopped_early else max(t.epochs, initial_epoch))
+        return finish()
+    if not root:
+        fit(0, t.epochs)
+        return finish()
+    with new_run_dir(run_dir, overwrite) as first_checkpoint_written:
+        with atomic_write(run_dir / "config.toml", "w") as f:
+            f.write(config.to_toml())
+        write_data_digest(run_dir, data["train_sha256"])
+        fit(0, t.epochs, _AfterEpoch(first_checkpoint_written))
+        return finish()
+
+
+class _AfterEpoch(cbs.Callback):
+    """Calls ``action`` after every epoch (put after the Checkpoint: then a checkpoint exists)."""
+
+    def __init__(self, action):
+        self.action = action
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.action()
+
+
+def finish_run(config, run_dir, model, loss, history, diagnostics, data, started, resume, strategy=None):
+    """model.chainrule (with the classes' original labels and the training images' format), history
+    and the run card run.json; on other MPI ranks than 0, only the card."""
+    t, classify = config.train, data["task"] == "classification"
+    root = strategy is None or strategy.is_root
     model.compile(loss)
-    if root:
-        model.save(run_dir / "model.chainrule")
-        write_history(history.history, run_dir)
     test = model.evaluate(data["X_test"], data["y_test"],
                           metrics=["accuracy", "precision", "recall", "f1"] if classify else ["mse", "mae", "r2"])
-    describe_model(model, data, run_dir)
+    # fit and evaluate above work on class indices; the saved model speaks the original labels
+    model.classes_, model.input_image_ = data["classes"], data["input_image"]
     card = {
-        "dataset": config.data.dataset, "task": {"task": data["task"], "reason": data["task_reason"]}, "seed": t.seed, "train_rows": len(data["X_train"]),
+        "dataset": config.data.dataset, "task": {"task": data["task"], "reason": data["task_reason"]},
+        "seed": t.seed, "train_rows": len(data["X_train"]),
         "train_data_sha256": data["train_sha256"], "epochs_run": len(history.history.get("loss", [])),
         "test": test, "final": {k: v[-1] for k, v in history.history.items()},
         "wall_time_seconds": round(time.perf_counter() - started, 3), "resumed": bool(resume),
@@ -151,16 +204,54 @@ def train_run(config: TrainConfig, run_dir, resume=False, verbose=1, data_dir=No
     if strategy is not None:
         card["ranks"] = strategy.size
     if root:
+        model.save(run_dir / "model.chainrule")
+        write_history(history.history, run_dir)
         with atomic_write(run_dir / "run.json", "w") as f:
             json.dump(card, f, indent=2)
     return card
 
 
-def describe_model(model, data, run_dir):
-    """Keep the classes' original labels and the training images' format in the saved model (after
-    training: ``fit`` and ``evaluate`` above work on class indices)."""
-    model.classes_, model.input_image_ = data["classes"], data["input_image"]
-    model.save(run_dir / "model.chainrule")
+def check_resumable(run_dir, epochs_done, epochs, stopped_early):
+    """The checkpoint's epoch count must fit the recipe's."""
+    if epochs_done > epochs:
+        raise RunDirectoryError(f"{run_dir}/checkpoint.chainrule says {epochs_done} epochs are done but the "
+                                f"recipe has epochs = {epochs}; the checkpoint does not belong to this run")
+    if epochs_done == 0 and not stopped_early:
+        raise RunDirectoryError(f"{run_dir}/checkpoint.chainrule says no epoch is done; start the run again")
+
+
+def check_fits_in_memory(config, n_in, n_out):
+    """Refuse, with the estimate, a model whose training would not fit in the memory available."""
+    parts = config.memory_bytes(n_in, n_out)
+    need, available = sum(parts.values()), available_memory()
+    if available is not None and need > available:
+        shown = ", ".join(f"{name} {_size(value)}" for name, value in parts.items())
+        raise MemoryError(f"config: training [model] hidden = {config.model.hidden} on {n_in} inputs needs about "
+                          f"{_size(need)} ({shown}); {_size(available)} is available. Use narrower layers or a "
+                          "smaller batch_size")
+
+
+def available_memory():
+    """Bytes of memory available (MemAvailable of /proc/meminfo, else free pages), or None if unknown."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def _size(n):
+    for unit in ("bytes", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} TiB"
 
 
 def write_history(history, run_dir):
