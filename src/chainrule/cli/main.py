@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import bench, datasets, evaluate, explain, gradcheck, predict, summary, train
+from . import bench, data, datasets, evaluate, explain, gradcheck, predict, summary, train
 from .common import CommandError
 
 EXAMPLES = """examples:
@@ -27,7 +27,7 @@ EXAMPLES = """examples:
 
 #: every command by name, in the order of ``chainrule --help``
 COMMANDS = {module.__name__.rsplit(".", 1)[1]: module
-            for module in (train, evaluate, predict, summary, gradcheck, datasets, explain, bench)}
+            for module in (train, evaluate, predict, summary, gradcheck, datasets, data, explain, bench)}
 
 __all__ = ["main", "build_parser", "CommandError", "COMMANDS"]
 
