@@ -115,7 +115,9 @@ def fit_scaler(scaler, dataset):
     if not isinstance(scaler, (Standardizer, MinMaxScaler, ConstantScaler)):
         raise TypeError(f"fit_scaler: a Standardizer, MinMaxScaler or ConstantScaler; received {type(scaler).__name__}")
     n, mean, m2, low, high = 0, 0.0, 0.0, np.inf, -np.inf
-    for X, _ in dataset.chunk_arrays():
+    step = max(1, dataset.chunk_rows // 8)  # float64 blocks of 1/4 of a chunk's bytes (or less): within the budget
+    blocks = (X[i:i + step] for chunk, _ in dataset.chunk_arrays() for X in [chunk] for i in range(0, len(X), step))
+    for X in blocks:
         X = np.asarray(X, np.float64).reshape(len(X), -1)
         k, chunk_mean = len(X), X.mean(axis=0)
         delta = chunk_mean - mean
