@@ -121,7 +121,7 @@ def test_the_order_is_reproducible_with_a_seed_and_differs_between_epochs_and_se
 def test_the_budget_caps_the_window_and_too_small_a_budget_is_named(packed):
     path, *_ = packed
     data = PackedDataset(path, memory_budget_mib=0.01, window=4)
-    assert data.window_bytes <= 0.01 * 2**20 and data.chunk_rows == int(0.0025 * 2**20 // 20)
+    assert data.window_bytes <= 0.01 * 2**20 and data.chunk_rows == int(0.002 * 2**20 // 20)
     with pytest.raises(ValueError, match="memory_budget_mib=1e-05 leaves chunks .* less than one row"):
         PackedDataset(path, memory_budget_mib=1e-5)
     with pytest.raises(ValueError, match="PackedDataset: window must be"):

@@ -130,7 +130,8 @@ class PackedDataset:
 
     path               the folder ``pack`` wrote
     split              "train" (or "test" when the source had one)
-    memory_budget_mib  the most data (MiB) held in memory at once: the window of chunks
+    memory_budget_mib  the most data (MiB) held in memory at once: the window of chunks, and the
+                       pages of the chunk being read (mapped while it is copied)
     chunk_mib          the size of one contiguous read (default 32 MiB; smaller if the budget demands)
     window             chunks held in memory and shuffled together (default 4)
     rng                a seed or Generator: the chunk order and the shuffles, epoch after epoch
@@ -148,7 +149,7 @@ class PackedDataset:
         self.window = check_int(window, "window", "PackedDataset", low=1)
         if memory_budget_mib is not None:
             check_number(memory_budget_mib, "memory_budget_mib", "PackedDataset", low=0, low_open=True)
-            chunk_mib = min(chunk_mib, memory_budget_mib / window)
+            chunk_mib = min(chunk_mib, memory_budget_mib / (window + 1))  # + the chunk in flight (its mapped pages)
         self.memory_budget_mib = memory_budget_mib
         self.rng = as_generator(rng)
         self.shards = self.index["splits"][split]["shards"]
@@ -175,8 +176,8 @@ class PackedDataset:
 
     @property
     def window_bytes(self):
-        """The data held in memory while iterating: ``window`` chunks of X and y."""
-        return self.window * self.chunk_rows * self.row_bytes
+        """The data held in memory while iterating: ``window`` chunks of X and y, and one chunk in flight."""
+        return (self.window + 1) * self.chunk_rows * self.row_bytes
 
     def _open(self, shard, part):
         """A memory map of one shard's X or y, its header checked against the index."""
