@@ -26,7 +26,7 @@ try:
     from sklearn.model_selection import train_test_split
     from sklearn.utils import check_random_state
     from sklearn.utils.multiclass import check_classification_targets, unique_labels
-    from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+    from sklearn.utils.validation import check_is_fitted, validate_data
 except ImportError:  # pragma: no cover - depends on the environment
     raise ImportError('chainrule.sklearn needs scikit-learn >= 1.6: pip install "chainrule[sklearn]"') from None
 

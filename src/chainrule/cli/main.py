@@ -10,7 +10,7 @@ import argparse
 import sys
 
 from .. import __version__
-from . import bench, datasets, evaluate, explain, export, gradcheck, playground, predict, summary, train
+from . import bench, data, datasets, evaluate, explain, export, gradcheck, playground, predict, summary, train
 from .common import CommandError
 
 EXAMPLES = """examples:
@@ -29,7 +29,8 @@ EXAMPLES = """examples:
 
 #: every command by name, in the order of ``chainrule --help``
 COMMANDS = {module.__name__.rsplit(".", 1)[1]: module
-            for module in (train, evaluate, predict, export, summary, gradcheck, datasets, explain, bench, playground)}
+            for module in (train, evaluate, predict, export, summary, gradcheck, datasets, data, explain, bench,
+                           playground)}
 
 #: an example for each command's --help (added below any epilog the command gives itself)
 COMMAND_EXAMPLES = {
@@ -41,6 +42,7 @@ COMMAND_EXAMPLES = {
     "datasets": "  chainrule datasets --data-dir ~/data",
     "explain": "  chainrule explain --sizes 2 3 2",
     "export": "  chainrule export runs/digits --onnx digits.onnx\n  chainrule export runs/digits --python predictor/",
+    "data": "  chainrule data pack ~/data/mnist packed/mnist\n  chainrule train --packed packed/mnist --memory-budget 256",
     "playground": "  chainrule playground\n  chainrule playground --port 8001 --model runs/digits --no-browser",
 }
 

@@ -57,6 +57,8 @@ def add_parser(sub):
     parser.add_argument("--plain", action="store_true", help="one line per epoch, with diagnostics (no progress bar)")
     parser.add_argument("--distributed", action="store_true",
                         help="data parallel over MPI: mpirun -n N python -m mpi4py -m chainrule train ... --distributed")
+    parser.add_argument("--packed", metavar="DIR", help="train from a packed dataset (chainrule data pack SRC DIR)")
+    parser.add_argument("--memory-budget", type=float, metavar="MiB", help="with --packed: the most data held in memory")
     return parser
 
 
@@ -88,10 +90,12 @@ def _run(args):
     from ..training.run import train_run
 
     verbose = 0 if args.quiet else (2 if args.plain else 1)
+    log = (lambda message: print(message, file=sys.stderr)) if args.quiet else print  # --quiet: stdout holds only the result
+    if args.packed or args.memory_budget is not None:
+        return _run_packed(args, verbose, log)
     strategy = _strategy(args)
     root = strategy is None or strategy.is_root  # with MPI, rank 0 prints and writes
     plots = not args.no_plots and root
-    log = (lambda message: print(message, file=sys.stderr)) if args.quiet else print  # --quiet: stdout holds only the result
     if args.resume:
         run_dir = Path(args.resume)
         if not (run_dir / "checkpoint.chainrule").is_file():
@@ -135,6 +139,29 @@ def _run(args):
     epochs = f"{card['epochs_run']} epoch{'s' if card['epochs_run'] != 1 else ''}"
     print(f"{card['dataset']}: test {shown}  ({epochs}, {card['wall_time_seconds']:.1f}s) "
           f"-> {run_dir}")
+    return 0
+
+
+def _run_packed(args, verbose, log):
+    """--packed: the recipe's model and training, the data streamed from the packed folder."""
+    from ..training.config import TrainConfig
+    from ..training.stream import train_packed
+
+    if not args.packed:
+        raise CommandError("--memory-budget needs --packed DIR (a dataset made by chainrule data pack)")
+    clashes = [flag for flag in ("resume", "dataset", "path", "samples", "distributed") if getattr(args, flag)]
+    if clashes:
+        raise CommandError(f"--packed takes its data from {args.packed}; it does not take "
+                           f"{', '.join('--' + ('csv' if c == 'path' else c) for c in clashes)}")
+    config = TrainConfig.from_toml(args.config) if args.config else TrainConfig()
+    for section, flags in RECIPE_FLAGS.items():
+        config = config.with_overrides(section, **{f: getattr(args, f) for f in flags if f not in ("dataset", "path")})
+    run_dir = Path(args.out or f"runs/{Path(args.packed).name}")
+    if (run_dir / "model.chainrule").exists() and not args.overwrite:
+        raise CommandError(f"{run_dir} already holds a run; pass --overwrite to replace it, or --out for another directory")
+    card = train_packed(config, run_dir, args.packed, args.memory_budget, verbose=verbose, log=log)
+    shown = "  ".join(f"{k} {v:.4f}" for k, v in card["test"].items()) or "(no test split)"
+    print(f"{card['dataset']}: test {shown}  ({card['epochs_run']} epochs, {card['wall_time_seconds']:.1f}s) -> {run_dir}")
     return 0
 
 

@@ -1,0 +1,196 @@
+"""Training from data that does not fit in memory: the loop of training.loop, fed batch by batch.
+
+Each epoch iterates ``dataset.batches(batch_size)`` (a chainrule.data.PackedDataset: chunked
+shuffle from disk) and takes the same gradient step as in-memory training (loop.train_step)::
+
+    X_b = preprocess(X_b)                   the model's Scaler, fitted by one pass over the data
+    A[L] = model.forward(X_b); C = loss(A[L], Y_b); backward; optimizer.step
+
+Memory: the dataset's window of chunks, one batch, the model, and per epoch the outputs A[L]
+and labels of every row (n x outputs numbers, for the epoch's metrics).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .. import losses as losses_module
+from .. import metrics as metrics_module
+from .. import optim
+from ..validation import check_bool, check_finite, check_int, check_one_of
+from . import loop
+from .callbacks import History
+
+
+def fit_stream(model, dataset, loss=None, optimizer="adam", epochs=10, batch_size=32, validation_data=None,
+               callbacks=None, metrics=None, shuffle=True, verbose=1, initial_epoch=0, history=None):
+    """Train ``model`` on every batch of ``dataset``, epoch after epoch; return a History.
+
+    The arguments are those of training.loop.fit; ``validation_data`` is (X_val, y_val) or another
+    PackedDataset. The epoch's order comes from the dataset's rng (its chunked shuffle).
+    """
+    loss = losses_module.get(loss if loss is not None else loop._model_loss(model))
+    optimizer = optim.get(optimizer)
+    check_int(batch_size, "batch_size", "fit", low=1)
+    check_int(epochs, "epochs", "fit", low=0)
+    check_int(initial_epoch, "initial_epoch", "fit", low=0)
+    check_one_of(verbose, "verbose", "fit", (0, 1, 2))
+    check_bool(shuffle, "shuffle", "fit")
+    if not dataset.has_labels:
+        raise ValueError(f"fit: {dataset.path} was packed without labels; pack (X, y) to train on it")
+    model.compile(loss)
+    names = metrics_module.resolve(metrics, loss)
+    n_out = model.forward(_inputs(model, dataset.head(1)[0])).shape[1]
+    history = history or History()
+    params = {"epochs": epochs, "steps": math.ceil(len(dataset) / batch_size), "samples": len(dataset),
+              "batch_size": batch_size}
+    callbacks = loop.set_up_callbacks(model, optimizer, params, history, callbacks, verbose)
+    model.stop_training = False
+    for cb in callbacks:
+        cb.on_train_begin()
+    for epoch in range(initial_epoch, epochs):
+        start_time, logs = time.perf_counter(), {}
+        for cb in callbacks:
+            cb.on_epoch_begin(epoch, logs)
+        snapshot = loop.Snapshot(model, optimizer)  # the fall-back should the loss diverge
+        total, outs, ys = 0.0, [], []
+        for step, (X_b, y_b) in enumerate(dataset.batches(batch_size, shuffle)):
+            X_b = check_finite(_inputs(model, X_b), "X")
+            Y_b = loss.targets(y_b, (len(X_b), n_out), model.dtype)
+            out, value = loop.train_step(model, X_b, Y_b, loss, optimizer)
+            if not math.isfinite(value):
+                loop._diverged(model, snapshot, optimizer, value, epoch, step, params["steps"], X_b)
+            total += value * len(X_b)
+            outs.append(out.copy())
+            ys.append(y_b.copy())
+            for cb in callbacks:
+                cb.on_batch_end(step, {"loss": value})
+        out, y = np.concatenate(outs), np.concatenate(ys)
+        logs["loss"] = total / len(y)
+        for name in names:
+            logs[name] = metrics_module.compute(name, y, out, loss)
+        if validation_data is not None:
+            for key, value in evaluate_stream(model, validation_data, loss, names).items():
+                logs["val_" + key] = value
+        logs["lr"] = optimizer.lr
+        logs["time"] = time.perf_counter() - start_time
+        for cb in callbacks:
+            cb.on_epoch_end(epoch, logs)
+        if model.stop_training:
+            break
+    for cb in callbacks:
+        cb.on_train_end()
+    return history
+
+
+def evaluate_stream(model, data, loss=None, metrics=None):
+    """model.evaluate on (X, y) arrays, or on a PackedDataset chunk by chunk (outputs kept, inputs not)."""
+    if isinstance(data, tuple):
+        return model.evaluate(*data, loss=loss, metrics=metrics)
+    loss = losses_module.get(loss) if loss is not None else model.default_loss()
+    outs, ys = [], []
+    for X, y in data.chunk_arrays():
+        outs.append(model.predict_output(_flat(model, X)))
+        ys.append(y.copy())
+    out, y = np.concatenate(outs), np.concatenate(ys)
+    result = {"loss": float(loss.value(out, loss.targets(y, out.shape, out.dtype))) + model.penalty()}
+    for name in metrics_module.resolve(metrics, loss):
+        result[name] = metrics_module.compute(name, y, out, loss)
+    return result
+
+
+def fit_scaler(scaler, dataset):
+    """Fit a Standardizer, MinMaxScaler or ConstantScaler on one pass over the dataset, chunk by chunk.
+
+    Standardizer: per feature, count, mean and sum of squared deviations merged chunk by chunk
+    (Chan et al.), in float64; MinMaxScaler: running minimum and maximum.
+    """
+    from ..data.preprocessing import ConstantScaler, MinMaxScaler, Standardizer
+
+    if not isinstance(scaler, (Standardizer, MinMaxScaler, ConstantScaler)):
+        raise TypeError(f"fit_scaler: a Standardizer, MinMaxScaler or ConstantScaler; received {type(scaler).__name__}")
+    n, mean, m2, low, high = 0, 0.0, 0.0, np.inf, -np.inf
+    step = max(1, dataset.chunk_rows // 8)  # float64 blocks of 1/4 of a chunk's bytes (or less): within the budget
+    blocks = (X[i:i + step] for chunk, _ in dataset.chunk_arrays() for X in [chunk] for i in range(0, len(X), step))
+    for X in blocks:
+        X = np.asarray(X, np.float64).reshape(len(X), -1)
+        k, chunk_mean = len(X), X.mean(axis=0)
+        delta = chunk_mean - mean
+        m2 = m2 + ((X - chunk_mean) ** 2).sum(axis=0) + delta ** 2 * n * k / (n + k)
+        mean, n = mean + delta * k / (n + k), n + k
+        low, high = np.minimum(low, X.min(axis=0)), np.maximum(high, X.max(axis=0))
+    if isinstance(scaler, Standardizer):
+        offset, scale = mean, np.sqrt(m2 / n)
+    elif isinstance(scaler, MinMaxScaler):
+        offset, scale = low, high - low
+    else:
+        offset, scale = np.zeros_like(low), np.full_like(low, scaler.value)
+    scaler.offset_, scaler.scale_ = offset, np.where(scale > 0, scale, 1.0)
+    return scaler
+
+
+def train_packed(config, run_dir, packed, memory_budget_mib=None, verbose=1, log=print):
+    """chainrule train --packed: the recipe's model and training on the packed folder's train split,
+    tested on its test split if it has one; writes model, history, checkpoint and run card."""
+    from ..data.packed import PackedDataset
+    from ..io.atomic import atomic_write
+    from . import callbacks as cbs
+    from . import run
+    from .checkpoint import Checkpoint
+    from .diagnostics import Diagnostics
+
+    started, t = time.perf_counter(), config.train
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    with atomic_write(run_dir / "config.toml", "w") as f:
+        f.write(f"# data: the packed dataset {packed} (chainrule train --packed), not [data] below\n")
+        f.write(config.to_toml())
+    train = PackedDataset(packed, "train", memory_budget_mib=memory_budget_mib, rng=t.seed)
+    test = PackedDataset(packed, "test", memory_budget_mib=memory_budget_mib) if "test" in train.index["splits"] else None
+    X1, y1 = train.head(1)
+    classify = y1.ndim == 1 and y1.dtype.kind in "iu"
+    n_out = (len(train.class_names) if train.class_names else _max_label(train) + 1) if classify else max(1, y1[0].size)
+    loss = losses_module.get(t.loss or ("cross_entropy" if classify else "mse"))
+    model = run.build_model(config, int(np.prod(X1.shape[1:])), n_out)
+    scaler_cls = run._scaler(config.data.scale)
+    if scaler_cls is not None:
+        model.preprocessor = fit_scaler(scaler_cls(), train)
+    optimizer, history = run.build_optimizer(t), cbs.History()
+    tracked = run.build_callbacks(t, False)
+    diagnostics = Diagnostics(verbose=verbose == 2)
+    checkpoint = Checkpoint(run_dir / "checkpoint.chainrule", history, tracked)
+    log(f"training from {train} (at most {train.window_bytes / 2**20:.1f} MiB of data in memory)")
+    train.fit(model, loss=loss, optimizer=optimizer, epochs=t.epochs, batch_size=t.batch_size,
+              callbacks=[*tracked, diagnostics, checkpoint], verbose=verbose, history=history)
+    model.save(run_dir / "model.chainrule")
+    run.write_history(history.history, run_dir)
+    metrics = ["accuracy", "precision", "recall", "f1"] if classify else ["mse", "mae", "r2"]
+    card = {"dataset": f"packed {packed}", "seed": t.seed, "train_rows": len(train),
+            "epochs_run": len(history.history.get("loss", [])),
+            "test": evaluate_stream(model, test, loss, metrics) if test is not None else {},
+            "final": {k: v[-1] for k, v in history.history.items()},
+            "wall_time_seconds": round(time.perf_counter() - started, 3), "resumed": False,
+            "parameters": model.num_params, "memory_budget_mib": memory_budget_mib,
+            "diagnostics": diagnostics.records[-1] if diagnostics.records else {}, "versions": run._versions()}
+    with atomic_write(run_dir / "run.json", "w") as f:
+        json.dump(card, f, indent=2)
+    return card
+
+
+def _flat(model, X):
+    """Images (m, 28, 28) as rows (m, 784) when the model's first layer takes rows."""
+    rows = X.reshape(len(X), -1)
+    return rows if X.ndim > 2 and model.n_inputs == rows.shape[1] else X
+
+
+def _inputs(model, X):
+    return model.as_input(model.preprocess(_flat(model, X)))
+
+
+def _max_label(dataset):
+    return max(int(y.max()) for _, y in dataset.chunk_arrays())
