@@ -66,6 +66,28 @@ def test_pack_reads_a_folder_of_idx_files_into_train_and_test_splits(tmp_path):
     assert train.class_names[-1] == "Ankle boot"
 
 
+def test_pack_reads_an_image_folder_with_its_class_names(tmp_path):
+    Image = pytest.importorskip("PIL.Image")  # the image extra, in the test extra
+    rng = np.random.default_rng(1)
+    expected = {}
+    for split, count in (("train", 3), ("test", 2)):
+        for name in ("cat", "dog"):
+            folder = tmp_path / "pets" / split / name
+            folder.mkdir(parents=True)
+            for i in range(count):
+                pixels = rng.integers(0, 256, (5, 4), dtype=np.uint8)
+                Image.fromarray(pixels).save(folder / f"{i}.png")
+                expected.setdefault(split, []).append((name, pixels))
+    pack(tmp_path / "pets", tmp_path / "out")
+    train, test = PackedDataset(tmp_path / "out"), PackedDataset(tmp_path / "out", "test")
+    assert train.class_names == ["cat", "dog"]
+    for dataset, split in ((train, "train"), (test, "test")):
+        X, y = dataset.arrays()
+        assert X.dtype == np.uint8 and X.shape == (len(expected[split]), 5, 4)
+        assert np.array_equal(X, np.stack([p for _, p in expected[split]]))
+        assert [train.class_names[i] for i in y] == [n for n, _ in expected[split]]
+
+
 def test_pack_reads_a_csv_and_the_command_line_packs_and_trains(tmp_path, capsys):
     X, y = table(200, 3)
     rows = "\n".join(",".join([f"{v:.6g}" for v in x] + [str(label)]) for x, label in zip(X, y))

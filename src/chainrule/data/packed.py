@@ -41,7 +41,8 @@ def pack(source, out, shard_rows=None, label=-1, class_names=None, overwrite=Fal
 
     source  (X, y) arrays (y may be None); a folder of MNIST-family IDX files (train-images-idx3-ubyte
             and the others, .gz or raw: packs a train and a test split); one IDX images file (its
-            labels file beside it); or a CSV file (``label``: its label column, as load_csv)
+            labels file beside it); an image folder DIR/train/<class>/*.png (and DIR/test/); or a CSV
+            file (``label``: its label column, as load_csv)
     shard_rows  rows per shard (default: about 256 MiB of X per shard)
 
     Every file is written atomically and the index last, so a folder with an index is complete.
@@ -92,6 +93,8 @@ def _read_source(source, label):
             raise ValueError(f"pack: X has {len(X)} rows but y has {len(y)}; expected one label per row")
         return {"train": (X, None if y is None else np.asarray(y))}, None
     path = Path(source)
+    if path.is_dir() and (path / "train").is_dir():
+        return _read_image_folders(path)
     if path.is_dir():
         splits = {}
         for split in ("train", "test"):
@@ -111,8 +114,25 @@ def _read_source(source, label):
         labels = path.with_name(path.name.replace("images-idx3", "labels-idx1"))
         y = read_idx(labels) if labels.is_file() and labels != path else None
         return {"train": (read_idx(path), y)}, None
-    raise DataFileError(f"{path}: expected a CSV file (.csv), an IDX images file (*-idx3-ubyte[.gz]) "
-                        "or a folder of MNIST-family IDX files")
+    raise DataFileError(f"{path}: expected a CSV file (.csv), an IDX images file (*-idx3-ubyte[.gz]), "
+                        "a folder of MNIST-family IDX files or an image folder (DIR/train/<class>/*.png)")
+
+
+def _read_image_folders(path):
+    """DIR/train/<class>/*.png|jpg (and DIR/test/<class>/ if there): the images as uint8 pixels."""
+    from .images import load_image_folder
+
+    X, y, classes = load_image_folder(path / "train")
+    splits = {"train": (_as_pixels(X), y)}
+    if (path / "test").is_dir():
+        X_test, y_test, _ = load_image_folder(path / "test", classes=classes)
+        splits["test"] = (_as_pixels(X_test), y_test)
+    return splits, [str(c) for c in classes]
+
+
+def _as_pixels(X):
+    """Images of whole pixel values 0..255 as uint8 (a quarter of float32's bytes)."""
+    return X.astype(np.uint8) if np.array_equal(X, np.round(X)) and X.min() >= 0 and X.max() <= 255 else X
 
 
 def _idx_file(folder, stem):
