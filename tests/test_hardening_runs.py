@@ -176,7 +176,7 @@ def test_a_finished_runs_card_is_left_alone(tmp_path):
 def test_checkpoint_epochs_are_checked_against_the_recipe(tmp_path, epochs_done, words):
     train_run(xor(3), tmp_path, verbose=0)
     (tmp_path / "run.json").unlink()
-    header, _ = serialize.read_archive(tmp_path / "checkpoint.chainrule", "chainrule-checkpoint", version=1)
+    header, _ = serialize.read_archive(tmp_path / "checkpoint.chainrule", "chainrule-checkpoint", version=2)
     history = {k: (v * 100)[:max(epochs_done, 0)] for k, v in header["history"].items()}
     rewrite_checkpoint(tmp_path / "checkpoint.chainrule", epochs_done=epochs_done, history=history)
     with pytest.raises(ValueError if epochs_done < 0 else RunDirectoryError, match=words.replace("(", r"\(")):
@@ -241,6 +241,6 @@ def test_an_interrupt_keeps_the_checkpoint_and_prints_the_resume_command(tmp_pat
     out, err = process.communicate(timeout=60)
     assert process.returncode == 130, err
     assert f"chainrule train --resume {run_dir}" in err
-    header, _ = serialize.read_archive(run_dir / "checkpoint.chainrule", "chainrule-checkpoint", version=1)
+    header, _ = serialize.read_archive(run_dir / "checkpoint.chainrule", "chainrule-checkpoint", version=2)
     assert header["epochs_done"] >= 1
     assert not list(run_dir.glob(".*.tmp")) and not (run_dir / ".chainrule.lock").exists()

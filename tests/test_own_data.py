@@ -173,3 +173,11 @@ def test_the_readme_example_saves_a_model_that_takes_raw_inputs(tmp_path, monkey
     loaded = cr.load(tmp_path / "digits.chainrule")
     assert np.array_equal(loaded.predict(X_raw), namespace["model"].predict(X_raw))
     assert np.mean(loaded.predict(X_raw) == namespace["y_test"]) > 0.8
+
+
+def test_rows_all_shorter_than_the_header_are_refused_naming_the_file(tmp_path):
+    """NumPy reads such a body as a narrower table; the reader says so instead of failing on an index."""
+    path = tmp_path / "short.csv"
+    path.write_text("a,b,label\n1,2\n3,4\n")
+    with pytest.raises(DataFileError, match=re.escape(str(path))):
+        cr.data.load_csv(path)
