@@ -120,3 +120,75 @@ def test_a_softmax_layer_is_explained_with_its_own_vector_jacobian_product():
     A, dA = ex.step("A[2]").value, ex.step("dA[2]").value
     np.testing.assert_allclose(step.value, A * (dA - np.sum(dA * A, axis=1, keepdims=True)), rtol=1e-12)
     assert ex.step("dZ[1]").equation == "dZ[1] = dA[1] * g'(Z[1]),  g'(Z[1]) = 1 - A[1]^2"
+
+
+def test_the_cost_has_its_own_section_with_the_softmax_probabilities(batch):
+    X, y = batch
+    ex = small_model().explain(X, y, show=False)
+    text = ex.text()
+    forward, cost, backward = text.index("\nFORWARD PASS\n"), text.index("\nCOST\n"), text.index("\nBACKWARD PASS\n")
+    assert forward < cost < backward
+    section = text[cost:backward]
+    assert "P = softmax(A[2])" in section and f"C = CrossEntropy(A[2], Y) = -(1/m) sum(Y * log P) = {ex.cost:.4f}" in section
+    P = ex.step("P").value
+    Z = ex.step("A[2]").value
+    np.testing.assert_allclose(P, np.exp(Z) / np.exp(Z).sum(axis=1, keepdims=True), rtol=1e-12)
+    np.testing.assert_allclose(P.sum(axis=1), 1.0, rtol=1e-12)
+    assert ex.cost == pytest.approx(-np.mean(np.log(P[np.arange(3), y])), rel=1e-12)
+    assert ex.step("dA[2]").equation == "dA[2] = dC/dA[2] = (P - Y) / m"
+    np.testing.assert_allclose(ex.step("dA[2]").value, (P - np.eye(2)[y]) / 3, rtol=1e-12)
+    md = ex.markdown()
+    assert md.index("## Forward pass") < md.index("## Cost") < md.index("## Backward pass")
+    assert "P = softmax(A[2])" in md[md.index("## Cost"):md.index("## Backward pass")]
+
+
+def test_cli_sigmoid_output_is_binary_cross_entropy_on_probabilities(capsys):
+    """The tutorial's network: A[L] = sigmoid(Z[L]), C = -(1/(m n)) sum(Y log A + (1 - Y) log(1 - A))."""
+    assert main(["explain", "--sizes", "2", "3", "1", "--output", "sigmoid", "--samples", "4"]) == 0
+    printed = capsys.readouterr().out
+    assert "g[2]    sigmoid" in printed and "A[2] = sigmoid(Z[2])" in printed
+    assert "C = BinaryCrossEntropy(A[2], Y) = -(1/(m n)) sum(Y * log A[2] + (1 - Y) * log(1 - A[2]))" in printed
+    assert "dA[2] = dC/dA[2] = (A[2] - Y) / (A[2] (1 - A[2]) m n)" in printed
+    assert "P = softmax" not in printed
+    # the same network through the library, to read the numbers
+    model = cr.Sequential([cr.Dense(2, 3, init="glorot_uniform"), cr.Tanh(), cr.Dense(3, 1, init="glorot_uniform"),
+                           cr.Sigmoid()], rng=0, dtype="float64")
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((4, 2)).round(2)
+    Y = rng.integers(0, 2, (4, 1)).astype(float)
+    ex = model.explain(X, Y, loss=cr.losses.BinaryCrossEntropy(from_logits=False), show=False)
+    assert ex.text().strip() == printed.strip()
+    A = ex.step("A[2]").value
+    assert ex.cost == pytest.approx(-np.mean(Y * np.log(A) + (1 - Y) * np.log(1 - A)), rel=1e-12)
+    np.testing.assert_allclose(ex.step("dA[2]").value, (A - Y) / (A * (1 - A)) / 4, rtol=1e-10)
+    np.testing.assert_allclose(ex.step("dZ[2]").value, (A - Y) / 4, rtol=1e-10)  # the sigmoid cancels
+
+
+def test_cli_output_and_loss_must_fit(capsys):
+    with pytest.raises(SystemExit):
+        main(["explain", "--output", "tanh"])
+    assert "--output" in capsys.readouterr().err
+    assert main(["explain", "--output", "sigmoid", "--loss", "cross_entropy"]) != 0
+    assert "--loss cross_entropy does not fit --output sigmoid" in capsys.readouterr().err
+    assert main(["explain", "--output", "softmax"]) == 0
+    assert "C = CrossEntropy(A[2], Y) = -(1/m) sum(Y * log A[2])" in capsys.readouterr().out
+
+
+def test_matrices_too_big_to_print_whole_are_summarised_with_a_note(capsys):
+    assert main(["explain", "--sizes", "3", "20", "2", "--samples", "12"]) == 0
+    printed = capsys.readouterr().out
+    note = "Note: matrices over 8 rows or columns are summarised"
+    assert printed.count(note) == 1
+    assert "(shape (12, 20): min " in printed and "... 8 more rows" in printed
+    widest = max(len(line) for line in printed.splitlines())
+    assert widest < 200, widest  # no wall of 20 numbers a row, side by side with their check
+    assert main(["explain", "--sizes", "3", "8", "2", "--samples", "8"]) == 0
+    printed = capsys.readouterr().out
+    assert note not in printed and "shape (" not in printed  # 8 x 8 is still printed whole
+    wide = cr.Sequential([cr.Dense(3, 20), cr.Tanh(), cr.Dense(20, 2)], rng=0, dtype="float64")
+    ex = wide.explain(np.random.default_rng(0).standard_normal((12, 3)), np.arange(12) % 2, show=False)
+    Z = ex.step("Z[1]").value
+    assert f"(shape (12, 20): min {Z.min():.4f}, max {Z.max():.4f})" in ex.text()
+    section = ex.text().split("Z[1] =")[1].split("A[1] =")[0]  # its first 4 rows and 8 columns only
+    rows = [line.strip() for line in section.splitlines() if line.strip().startswith("[")]
+    assert rows == ["[" + " ".join(f"{v:.4f}".rjust(7) for v in row) + " ...]" for row in Z[:4, :8]]

@@ -109,6 +109,48 @@ def test_misclassified_when_nothing_is(tmp_path, rng):
               min_colours=20)
 
 
+# -- what a reader needs to read them -----------------------------------------------------------------
+
+
+def test_history_epoch_ticks_are_whole_numbers():
+    fig = plots.plot_history({"loss": [1.0, 0.6, 0.5], "accuracy": [0.5, 0.7, 0.8]})
+    fig.canvas.draw()  # the ticks as drawn
+    for ax in fig.axes:
+        low, high = ax.get_xlim()
+        ticks = [t for t in ax.get_xticks() if low <= t <= high]
+        assert ticks == [1, 2, 3], ticks
+
+
+def test_decision_boundary_has_a_legend_with_one_entry_per_class(rng):
+    X = rng.standard_normal((60, 2))
+    y = (X[:, 0] > 0).astype(int) + (X[:, 1] > 0.5)
+    predict = lambda G: (G[:, 0] > 0).astype(int) + (G[:, 1] > 0.5)  # noqa: E731
+    legend = plots.plot_decision_boundary(predict, X, y, resolution=20).axes[0].get_legend()
+    assert [t.get_text() for t in legend.get_texts()] == ["class 0", "class 1", "class 2"]
+    fig = plots.plot_decision_boundary(predict, X, y, resolution=20, class_names=["cat", "dog", "owl"])
+    legend = fig.axes[0].get_legend()
+    assert [t.get_text() for t in legend.get_texts()] == ["cat", "dog", "owl"]
+    colours = [tuple(h.get_color()) for h in legend.legend_handles]
+    assert len(set(colours)) == 3  # each class its own colour
+
+
+def test_weight_tiles_share_one_scale_shown_by_a_colour_bar(rng):
+    W = rng.standard_normal((64, 4)) * np.array([1.0, 2.0, 3.0, 0.5])
+    fig = plots.plot_weight_tiles(W, (8, 8))
+    bars = [ax for ax in fig.axes if ax.get_ylabel() == "weight"]
+    assert len(bars) == 1 and len(fig.axes) == 4 + 1
+    limit = np.abs(W).max()
+    for ax in fig.axes[:4]:
+        assert ax.images[0].get_clim() == (-limit, limit)
+
+
+def test_misclassified_captions_say_true_then_predicted():
+    images = np.zeros((3, 8, 8))
+    fig = plots.plot_misclassified(images, np.array([0, 1, 2]), np.array([1, 1, 0]), class_names=["a", "b", "c"])
+    assert "true class -> predicted class" in fig._suptitle.get_text()
+    assert [ax.get_title() for ax in fig.axes if ax.get_title()] == ["a -> b", "c -> a"]
+
+
 # -- without matplotlib -------------------------------------------------------------------------------
 
 

@@ -1,7 +1,8 @@
 """Explain one forward and backward pass, number by number, in the tutorial's notation.
 
 ``explain(model, X, y, loss)`` runs the network on a tiny batch and records
-every intermediate matrix: Z[l] and A[l] going forward, the cost, then dA[l],
+every intermediate matrix: Z[l] and A[l] going forward, the cost (with the
+softmax probabilities P when the loss takes logits), then dA[l],
 dZ[l], dW[l], db[l] going backward, and the update W[l] := W[l] - alpha dW[l].
 Each gradient is shown beside its finite-difference estimate. The numbers
 are the ones the layers themselves compute (the trace calls their own
@@ -9,6 +10,8 @@ forward and backward), so what a learner reads is what the network does.
 
 Layer l of the tutorial is a Dense layer followed by its activation g[l]
 (the identity if none follows). The model itself is never changed.
+Matrices over WHOLE rows or columns are printed summarised (their first
+rows, shape, min and max), and the trace says so.
 """
 
 from __future__ import annotations
@@ -18,9 +21,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import functional as F
 from . import losses as losses_module
 from .gradcheck import numeric_gradient, relative_error
 from .layers import Activation, Dense, Dropout, Identity
+
+WHOLE = 8       # matrices up to WHOLE x WHOLE are printed whole
+SHOWN_ROWS = 4  # ... larger ones show this many rows (and WHOLE columns), then their shape and range
 
 @dataclass
 class Step:
@@ -39,6 +46,7 @@ class Explanation:
     notation: list = field(default_factory=list)  # (name, shape, description)
     parameters: list = field(default_factory=list)  # W[l], b[l] and the targets Y before the pass
     forward: list = field(default_factory=list)
+    cost_steps: list = field(default_factory=list)  # P = softmax(A[L]) when the loss takes logits
     cost: float = 0.0
     cost_equation: str = ""
     backward: list = field(default_factory=list)
@@ -47,7 +55,7 @@ class Explanation:
 
     def step(self, name):
         """The recorded matrix of a step by name: ``explanation.step("dW[1]").value``."""
-        for s in self.parameters + self.forward + self.backward + self.update:
+        for s in self.parameters + self.forward + self.cost_steps + self.backward + self.update:
             if s.name == name:
                 return s
         raise KeyError(f"no step named {name!r}")
@@ -55,24 +63,35 @@ class Explanation:
     def __str__(self):
         return self.text()
 
+    def summarised(self):
+        """A one-line note when some matrix is too big to print whole, else ""."""
+        steps = self.parameters + self.forward + self.cost_steps + self.backward + self.update
+        if not any(max(np.atleast_2d(s.value).shape) > WHOLE for s in steps):
+            return ""
+        return (f"Note: matrices over {WHOLE} rows or columns are summarised: their first {SHOWN_ROWS} rows "
+                f"and {WHOLE} columns, then their shape, min and max.")
+
     def text(self, decimals=None):
         """The trace for a terminal: aligned, rounded matrices."""
         d = self.decimals if decimals is None else decimals
         out = ["THE NETWORK"]
         out += [f"  {name:<7} {shape:<10} {desc}" for name, shape, desc in self.notation]
+        if self.summarised():
+            out += ["", self.summarised(), ""]
         for s in self.parameters:
             out.append(f"  {s.equation}    {s.shapes}")
             out += _matrix_lines(s, d)
         number = 0
-        for title, steps in (("FORWARD PASS", self.forward), ("BACKWARD PASS", self.backward)):
+        for title, steps in (("FORWARD PASS", self.forward), ("COST", self.cost_steps),
+                             ("BACKWARD PASS", self.backward)):
             out += ["", title]
-            if title == "BACKWARD PASS":
-                number += 1
-                out += [f"{number:>3}. {self.cost_equation} = {self.cost:.{d}f}", ""]
             for s in steps:
                 number += 1
                 out.append(f"{number:>3}. {s.equation}    {s.shapes}")
                 out += _matrix_lines(s, d)
+            if title == "COST":
+                number += 1
+                out.append(f"{number:>3}. {self.cost_equation} = {self.cost:.{d}f}")
         out += ["", "UPDATE (gradient descent)"]
         for s in self.update:
             number += 1
@@ -85,24 +104,39 @@ class Explanation:
         d = self.decimals if decimals is None else decimals
         out = ["## The network", "", "| symbol | shape | meaning |", "| --- | --- | --- |"]
         out += [f"| `{name}` | `{shape}` | {desc} |" for name, shape, desc in self.notation]
-        sections = [("## The numbers before the pass", self.parameters), ("## Forward pass", self.forward), ("## Backward pass", self.backward),
+        if self.summarised():
+            out += ["", self.summarised()]
+        sections = [("## The numbers before the pass", self.parameters), ("## Forward pass", self.forward),
+                    ("## Cost", self.cost_steps), ("## Backward pass", self.backward),
                     ("## Update (gradient descent)", self.update)]
         for title, steps in sections:
             out += ["", title, ""]
-            if title == "## Backward pass":
-                out += [f"Cost: `{self.cost_equation} = {self.cost:.{d}f}`", ""]
             for s in steps:
                 out += [f"**`{s.equation}`** — shapes `{s.shapes}`", "", "```"]
                 out += [line.strip("\n") for line in _matrix_lines(s, d)]
                 out += ["```", ""]
+            if title == "## Cost":
+                out += [f"`{self.cost_equation} = {self.cost:.{d}f}`"]
         return "\n".join(out)
 
 
 def _format(M, d):
+    """A matrix as aligned rows; one over WHOLE rows or columns as its corner, then its shape and range."""
+    shape = np.shape(M)
     M = np.atleast_2d(M)
-    cells = [[f"{v:.{d}f}" for v in row] for row in M]
+    rows, cols = M.shape
+    big = max(rows, cols) > WHOLE
+    shown = M[:SHOWN_ROWS, :WHOLE] if big else M
+    cells = [[f"{v:.{d}f}" for v in row] for row in shown]
     width = max(len(c) for row in cells for c in row)
-    return ["[" + " ".join(c.rjust(width) for c in row) + "]" for row in cells]
+    more = " ..." if cols > shown.shape[1] else ""
+    lines = ["[" + " ".join(c.rjust(width) for c in row) + more + "]" for row in cells]
+    if big:
+        hidden = rows - shown.shape[0]
+        if hidden:
+            lines.append(f"... {_count(hidden, 'more row')}")
+        lines.append(f"(shape {shape}: min {M.min():.{d}f}, max {M.max():.{d}f})")
+    return lines
 
 
 def _matrix_lines(step, d):
@@ -142,6 +176,19 @@ def _blocks(model):
 def numbered(equation, l):
     """An equation of a layer in the tutorial's numbering: "dZ = dA * g'(Z)" -> "dZ[2] = dA[2] * g'(Z[2])"."""
     return re.sub(r"\b(dZ|dA|Z|A)\b(?!\[)", rf"\1[{l}]", equation)
+
+
+def _cost_formula(loss, L):
+    """The cost written out, as the tutorial writes it."""
+    A = f"A[{L}]"
+    if isinstance(loss, losses_module.CrossEntropy):
+        return f"-(1/m) sum(Y * log {'P' if loss.from_logits else A})"
+    if isinstance(loss, losses_module.BinaryCrossEntropy):
+        p = f"sigmoid({A})" if loss.from_logits else A
+        return f"-(1/(m n)) sum(Y * log {p} + (1 - Y) * log(1 - {p}))"
+    if isinstance(loss, losses_module.MSE):
+        return f"(1/(m n)) sum(({A} - Y)^2)"
+    return f"mean over the entries of {type(loss).__name__.lower()}({A} - Y)"
 
 
 def _count(n, word):
@@ -188,7 +235,13 @@ def explain(model, X, y, loss="cross_entropy", lr=0.1, decimals=4, h=1e-6):
     ex.cost = loss.forward(A[L], y) + model.penalty()
     fused = isinstance(loss, losses_module.CrossEntropy) and loss.from_logits
     ex.parameters.append(Step("Y", "Y = the targets" + (" (one-hot)" if fused else ""), str(loss.Y.shape), loss.Y.copy()))
-    ex.cost_equation = f"C = {type(loss).__name__}(A[{L}], Y)" + (" with softmax on the logits" if fused else "")
+    if fused:  # the probabilities the cost and dA[L] are made of
+        m, k = A[L].shape
+        ex.cost_steps.append(Step("P", f"P = softmax(A[{L}])  (each row: the probabilities of the classes)",
+                                  f"({m}, {k})", F.softmax(A[L])))
+    ex.cost_equation = f"C = {type(loss).__name__}(A[{L}], Y) = {_cost_formula(loss, L)}"
+    if model.penalty():
+        ex.cost_equation += " + the weight penalty"
 
     def cost():
         out = X
@@ -201,11 +254,11 @@ def explain(model, X, y, loss="cross_entropy", lr=0.1, decimals=4, h=1e-6):
     for l in range(L, 0, -1):
         dense, g = blocks[l - 1]
         m, n = dA.shape
-        how = {"CrossEntropy": "(softmax(A) - Y) / m" if fused else "-Y / (A m)",
+        how = {"CrossEntropy": "(P - Y) / m" if fused else "-Y / (A m)",
                "MSE": "2 (A - Y) / (m n)", "BinaryCrossEntropy": "(sigmoid(A) - Y) / (m n)" if
                getattr(loss, "from_logits", False) else "(A - Y) / (A (1 - A) m n)", "Huber": "clip(A - Y) / (m n)"}
         if l == L:
-            ex.backward.append(Step(f"dA[{l}]", f"dA[{l}] = dC/dA[{l}] = {how.get(type(loss).__name__, 'dC/dA')}",
+            ex.backward.append(Step(f"dA[{l}]", f"dA[{l}] = dC/dA[{l}] = {numbered(how.get(type(loss).__name__, 'dC/dA'), l)}",
                                     f"({m}, {n})", dA.copy()))
         dZ = g.backward(dA)
         ex.backward.append(Step(f"dZ[{l}]", numbered(g.backward_equation, l),

@@ -8,6 +8,12 @@ from .arguments import integer, number
 from .common import CommandError, write_text
 
 
+OUTPUTS = ("identity", "sigmoid", "softmax")
+# the losses an output layer of probabilities can feed: its loss then reads probabilities, not scores
+ON_PROBABILITIES = {"sigmoid": ("bce", "binary_cross_entropy", "mse"),
+                    "softmax": ("cross_entropy", "crossentropy", "mse")}
+
+
 def add_parser(sub):
     parser = sub.add_parser("explain", help="print every number of one forward and backward pass",
                              formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -15,7 +21,12 @@ def add_parser(sub):
     parser.add_argument("--sizes", type=integer(1, 64), nargs="+", default=[2, 3, 2],
                          help="layer widths n[0] n[1] ... n[L] (default 2 3 2)")
     parser.add_argument("--activation", default="tanh", help="hidden activation (default tanh)")
-    parser.add_argument("--loss", default="cross_entropy", help="cross_entropy (default), mse or bce")
+    parser.add_argument("--output", choices=OUTPUTS, default="identity",
+                        help="the output layer's activation g[L]: identity (default: the loss takes the scores, "
+                             "softmax fused into cross-entropy), sigmoid (binary cross-entropy on its "
+                             "probabilities, as the tutorial builds it) or softmax")
+    parser.add_argument("--loss", default=None,
+                        help="cross_entropy, mse or bce (default: cross_entropy; bce with --output sigmoid)")
     parser.add_argument("--samples", type=integer(1, 16), default=2, help="rows in the batch (default 2, at most 16)")
     parser.add_argument("--lr", type=number(0, low_open=True), default=0.1, help="alpha in the update step (default 0.1)")
     parser.add_argument("--decimals", type=integer(0, 12), default=4, help="digits after the point (default 4)")
@@ -29,25 +40,38 @@ def run(args):
 
     from .. import Dense, Sequential
     from ..layers import activation
+    from ..losses import BinaryCrossEntropy, CrossEntropy
 
     if len(args.sizes) < 2:
         raise CommandError(f"--sizes needs at least an input and an output width; received {args.sizes}")
+    name = args.loss or ("bce" if args.output == "sigmoid" else "cross_entropy")
+    loss = name
+    if args.output != "identity":
+        if name not in ON_PROBABILITIES[args.output]:
+            raise CommandError(f"--loss {name} does not fit --output {args.output}; expected one of "
+                               f"{', '.join(ON_PROBABILITIES[args.output])}")
+        if name in ("bce", "binary_cross_entropy"):
+            loss = BinaryCrossEntropy(from_logits=False)
+        elif name != "mse":
+            loss = CrossEntropy(from_logits=False)
     layers = []
     for i, (n_in, n_out) in enumerate(zip(args.sizes[:-1], args.sizes[1:])):
         layers.append(Dense(n_in, n_out, init="glorot_uniform"))
         if i < len(args.sizes) - 2:
             layers.append(activation(args.activation))
+    if args.output != "identity":
+        layers.append(activation(args.output))
     model = Sequential(layers, rng=args.seed, dtype="float64")
     rng = np.random.default_rng(args.seed)
     X = rng.standard_normal((args.samples, args.sizes[0])).round(2)
     k = args.sizes[-1]
-    if args.loss in ("cross_entropy", "crossentropy"):
+    if name in ("cross_entropy", "crossentropy"):
         y = rng.integers(0, k, args.samples)
-    elif args.loss in ("bce", "binary_cross_entropy"):
+    elif name in ("bce", "binary_cross_entropy"):
         y = rng.integers(0, 2, (args.samples, k))
     else:
         y = rng.standard_normal((args.samples, k)).round(2)
-    result = model.explain(X, y, loss=args.loss, lr=args.lr, decimals=args.decimals)
+    result = model.explain(X, y, loss=loss, lr=args.lr, decimals=args.decimals)
     if args.markdown:
         write_text(args.markdown, result.markdown() + "\n")
         print(f"\nMarkdown -> {args.markdown}")

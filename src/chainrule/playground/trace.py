@@ -40,7 +40,7 @@ def explanation_json(ex, rows, batch, optimizer, decimals=4):
     sections = [
         {"title": "The numbers before the pass", "steps": [_step(s, d) for s in ex.parameters]},
         {"title": "Forward pass", "steps": [_step(s, d) for s in ex.forward]},
-        {"title": "Cost", "steps": [], "text": f"{ex.cost_equation} = {ex.cost:.{d}f}"},
+        {"title": "Cost", "steps": [_step(s, d) for s in ex.cost_steps], "text": f"{ex.cost_equation} = {ex.cost:.{d}f}"},
         {"title": "Backward pass", "steps": [_step(s, d) for s in ex.backward]},
         {"title": "Update (plain gradient descent)", "steps": [_step(s, d) for s in ex.update]},
     ]

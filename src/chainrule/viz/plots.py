@@ -25,6 +25,8 @@ def require_matplotlib():
     try:
         import matplotlib
         import matplotlib.figure
+        import matplotlib.lines
+        import matplotlib.ticker
     except ImportError:
         raise ImportError(MISSING) from None
     return matplotlib
@@ -62,6 +64,7 @@ def plot_history(history, path=None, title="training"):
         ax.plot(epochs, history[key], "o-", ms=3, label=f"training {key}")
         if "val_" + key in history:
             ax.plot(epochs, history["val_" + key], "s-", ms=3, label=f"validation {key}")
+        ax.xaxis.set_major_locator(require_matplotlib().ticker.MaxNLocator(integer=True))  # no epoch 2.5
         ax.set_xlabel("epoch")
         ax.set_ylabel(key)
         ax.grid(alpha=0.3)
@@ -72,8 +75,9 @@ def plot_history(history, path=None, title="training"):
     return finish(fig, path)
 
 
-def plot_decision_boundary(predict, X, y, path=None, title="decision boundary", resolution=300):
-    """The class that ``predict`` gives at every point of the plane, with the data points on top."""
+def plot_decision_boundary(predict, X, y, path=None, title="decision boundary", resolution=300, class_names=None):
+    """The class that ``predict`` gives at every point of the plane, with the data points on top
+    and a legend naming each class's colour (``class_names``, else "class 0", "class 1", ...)."""
     X, y = np.asarray(X), np.asarray(y).reshape(-1)
     pad = 0.1 * (X.max(axis=0) - X.min(axis=0)) + 1e-3
     low, high = X.min(axis=0) - pad, X.max(axis=0) + pad
@@ -87,6 +91,11 @@ def plot_decision_boundary(predict, X, y, path=None, title="decision boundary", 
     ax.contourf(gx, gy, regions, levels=np.arange(k + 1) - 0.5, cmap=cmap, alpha=0.3)
     ax.scatter(X[:, 0], X[:, 1], c=y, cmap=cmap, vmin=-0.5, vmax=max(k, 2) - 0.5, s=12, edgecolors="k",
                linewidths=0.3)
+    names = class_names or [f"class {c}" for c in range(k)]
+    marker = require_matplotlib().lines.Line2D
+    handles = [marker([], [], marker="o", linestyle="", color=cmap(c), markeredgecolor="k", markeredgewidth=0.3,
+                      label=names[c]) for c in range(k)]
+    ax.legend(handles=handles, loc="best", framealpha=0.8, fontsize=8)
     ax.set_title(title)
     ax.set_xlabel("x1")
     ax.set_ylabel("x2")
@@ -114,9 +123,11 @@ def plot_confusion_matrix(C, path=None, class_names=None, title="confusion matri
 
 
 def plot_weight_tiles(W, image_shape, path=None, max_tiles=64, title="first-layer weights"):
-    """Each column of W (one hidden unit's input weights) shown as an image of ``image_shape``."""
+    """Each column of W (one hidden unit's input weights) shown as an image of ``image_shape``, every
+    tile on one colour scale (red positive, blue negative) read off the colour bar."""
     W = np.asarray(W)
     n = min(W.shape[1], max_tiles)
+    limit = float(np.abs(W[:, :n]).max()) or 1.0  # one scale for all tiles, so tiles compare
     cols = math.ceil(math.sqrt(n))
     rows = math.ceil(n / cols)
     fig = figure(figsize=(cols * 1.1, rows * 1.1 + 0.4))
@@ -124,29 +135,33 @@ def plot_weight_tiles(W, image_shape, path=None, max_tiles=64, title="first-laye
     for idx, ax in enumerate(axes.flat):
         ax.axis("off")
         if idx < n:
-            tile = W[:, idx].reshape(image_shape)
-            limit = np.abs(tile).max() or 1.0
-            ax.imshow(tile, cmap="seismic", vmin=-limit, vmax=limit)
+            image = ax.imshow(W[:, idx].reshape(image_shape), cmap="seismic", vmin=-limit, vmax=limit)
+    bar = fig.colorbar(image, ax=axes.ravel().tolist(), shrink=0.8, pad=0.03)
+    bar.set_label("weight")
     fig.suptitle(title)
     return finish(fig, path)
 
 
 def plot_misclassified(images, y_true, y_pred, path=None, class_names=None, max_images=25, title="misclassified"):
-    """A grid of the images whose prediction was wrong, labelled 'true -> predicted'."""
+    """A grid of the images whose prediction was wrong, each captioned 'true -> predicted' (the title says so)."""
     images, y_true, y_pred = np.asarray(images), np.asarray(y_true), np.asarray(y_pred)
     wrong = np.flatnonzero(y_true != y_pred)[:max_images]
     names = class_names or [str(i) for i in range(int(max(y_true.max(), y_pred.max())) + 1)]
     n = max(len(wrong), 1)
     cols = min(5, n)
     rows = math.ceil(n / cols)
-    fig = figure(figsize=(cols * 1.6, rows * 1.8 + 0.4))
+    fig = figure(figsize=(cols * 1.6, rows * 1.8 + 0.4), layout="constrained")  # room for two-line captions
     axes = fig.subplots(rows, cols, squeeze=False)
     for ax in axes.flat:
         ax.axis("off")
     for ax, i in zip(axes.flat, wrong):
         ax.imshow(images[i], cmap="gray_r")
-        ax.set_title(f"{names[y_true[i]]} -> {names[y_pred[i]]}", fontsize=8)
+        caption = f"{names[y_true[i]]} -> {names[y_pred[i]]}"
+        if len(caption) > 18:  # a long pair on two lines, so neighbouring captions do not run together
+            caption = f"{names[y_true[i]]} ->\n{names[y_pred[i]]}"
+        ax.set_title(caption, fontsize=8)
     if not len(wrong):
         axes[0, 0].text(0.5, 0.5, "none", ha="center", va="center")
-    fig.suptitle(f"{title} ({int(np.sum(y_true != y_pred))} of {len(y_true)})")
+    key = "\neach caption: true class -> predicted class" if len(wrong) else ""
+    fig.suptitle(f"{title} ({int(np.sum(y_true != y_pred))} of {len(y_true)}){key}", fontsize=10)
     return finish(fig, path)
