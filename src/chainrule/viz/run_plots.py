@@ -57,7 +57,8 @@ def write_run_plots(model, data, history, folder, log=print):
     if X_test.shape[1] == 2:
         X_all = np.concatenate([data["X_train"], X_test])
         y_all = np.concatenate([data["y_train"], y_test])
-        written.append(plots.plot_decision_boundary(model.predict_index, X_all, y_all, folder / "decision_boundary.png"))
+        written.append(plots.plot_decision_boundary(model.predict_index, X_all, y_all, folder / "decision_boundary.png",
+                                                    class_names=data["class_names"]))
     if data["image_shape"] is not None:
         shape = data["image_shape"]
         first = next(layer for layer in model.layers if isinstance(layer, Dense))
