@@ -259,12 +259,23 @@ def _diverged(model, snapshot, optimizer, value, epoch, step, steps, X):
     snapshot.restore(model, optimizer)
     input_scale = float(max(X.max(), -X.min()))
     scale_hint = (f" The inputs reach {input_scale:g} in size: standardise them (e.g. Standardizer) first."
-                  if input_scale > 10 else "")
+                  if input_scale > 10 and not _standardised(model, X) else "")
     what = "the weights became NaN or inf" if value == "weights" else f"the loss became {value}"
     raise TrainingDiverged(
         f"{what} at epoch {epoch + 1}, step {step + 1} of {steps}. The learning rate "
         f"(lr={optimizer.lr:g}) is probably too high: try lr={optimizer.lr / 10:g}.{scale_hint} "
         f"The model is back at the (finite) weights it had when epoch {epoch + 1} began.")
+
+
+def _standardised(model, X):
+    """Were the inputs fit saw (after the model's preprocessor) scaled already? A preprocessor,
+    or column means near 0 and standard deviations near 1 (constant columns aside), say so."""
+    if getattr(model, "preprocessor", None) is not None:
+        return True
+    flat = X.reshape(len(X), -1)[::max(1, len(X) // 10_000)].astype(np.float64)  # 10,000 rows tell enough
+    mean, std = flat.mean(axis=0), flat.std(axis=0)
+    varying = std > 0
+    return bool(np.all(np.abs(mean) < 0.1) and np.all(np.abs(std[varying] - 1) < 0.1))
 
 
 def _model_loss(model):
