@@ -41,3 +41,24 @@ def test_no_hint_when_the_model_standardises_its_inputs():
     model.preprocessor = Standardizer().fit(X)
     message = diverge(model, X)
     assert "lr=" in message and HINT not in message
+
+
+# -- backward before forward ------------------------------------------------------------------------
+
+
+def test_backward_before_forward_says_so_naming_the_layer():
+    model = cr.Sequential([cr.Dense(3, 4), cr.ReLU(), cr.Dropout(0.2), cr.BatchNorm(4), cr.Dense(4, 2)], rng=0)
+    with pytest.raises(RuntimeError, match=r"^Dense\.backward: call forward before backward"):
+        model.backward(np.ones((2, 2)))
+    for layer in model.layers:
+        with pytest.raises(RuntimeError, match=rf"^{type(layer).__name__}\.backward: call forward before backward"):
+            layer.backward(np.ones((2, 4)))
+    model.forward(np.ones((2, 3)), training=True)
+    assert model.backward(np.ones((2, 2))).shape == (2, 3)  # after forward, backward works
+
+
+def test_other_missing_attributes_stay_attribute_errors():
+    layer = cr.Dense(3, 4)
+    assert not hasattr(layer, "A_prev")  # hasattr and getattr(..., default) still work
+    with pytest.raises(AttributeError, match="Dense.W does not exist until the layer is built"):
+        layer.W
