@@ -62,3 +62,36 @@ def test_other_missing_attributes_stay_attribute_errors():
     assert not hasattr(layer, "A_prev")  # hasattr and getattr(..., default) still work
     with pytest.raises(AttributeError, match="Dense.W does not exist until the layer is built"):
         layer.W
+
+
+# -- predict on an empty .npy ------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def xor_model(tmp_path_factory):
+    from chainrule.cli.main import main
+
+    run_dir = tmp_path_factory.mktemp("xor") / "run"
+    assert main(["train", "--dataset", "xor", "--epochs", "1", "--out", str(run_dir), "--quiet", "--no-plots"]) == 0
+    return run_dir / "model.chainrule"
+
+
+@pytest.mark.parametrize("content, words", [
+    (b"", "is empty (0 bytes); expected a .npy array (numpy.save) of rows of 2 numbers"),
+    (np.zeros(0), "holds an empty array (shape (0,)); expected rows of 2 numbers"),
+    (np.zeros((0, 2)), "holds an empty array (shape (0, 2)); expected rows of 2 numbers"),
+    (b"not numpy at all", "is not a .npy array file (numpy.save); expected rows of 2 numbers"),
+    (np.array(["a", "b"]), "is not a .npy array of numbers; expected rows of 2 numbers"),
+])
+def test_predict_names_an_empty_or_unreadable_npy(tmp_path, capsys, xor_model, content, words):
+    from chainrule.cli.main import main
+
+    path = tmp_path / "rows.npy"
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        np.save(path, content)
+    capsys.readouterr()
+    assert main(["predict", str(xor_model), "--input", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("chainrule predict: error: ") and f"{path} {words}" in err
