@@ -95,3 +95,20 @@ def test_predict_names_an_empty_or_unreadable_npy(tmp_path, capsys, xor_model, c
     assert main(["predict", str(xor_model), "--input", str(path)]) == 1
     err = capsys.readouterr().err
     assert err.startswith("chainrule predict: error: ") and f"{path} {words}" in err
+
+
+# -- CSV files: only DataFileError, naming the file --------------------------------------------------
+
+
+@pytest.mark.parametrize("content, words", [
+    (b"a,b,label\n" + b"1,2,0\n" * 3000 + b"3,\xe9,1\n", "line 3002: byte 0xe9 is not UTF-8; expected a UTF-8 file"),
+    (b"a,b,label\n1\n2\n", "line 2: 1 cells; expected 3 like the first row"),
+], ids=["latin-1 byte deep in the file", "every row narrower than the header"])
+def test_csv_errors_are_data_file_errors_naming_the_file(tmp_path, content, words):
+    from chainrule.data.idx import DataFileError
+
+    path = tmp_path / "rows.csv"
+    path.write_bytes(content)
+    with pytest.raises(DataFileError) as caught:
+        cr.data.load_csv(path)
+    assert f"{path}, {words}" in str(caught.value)
