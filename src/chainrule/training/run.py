@@ -107,7 +107,8 @@ def train_run(config: TrainConfig, run_dir, resume=False, verbose=1, data_dir=No
                "strategy": strategy, "log_every": log_every}
     if strategy is not None and not strategy.is_root:  # another rank: it trains beside rank 0, which alone writes
         config = _resumed_config(run_dir, epochs) if resume else config
-        return _train(config, run_dir, resume, log=lambda message: None, overwrite=False, extend=False, **options)
+        return _train(config, run_dir, resume, log=lambda message: None, overwrite=False,
+                      extend=resume and epochs is not None, **options)
     if not resume:
         return _train(config, run_dir, False, log=log, overwrite=overwrite, extend=False, **options)
     with lock_run_dir(run_dir):
@@ -162,7 +163,7 @@ def _train(config, run_dir, resume, verbose, data_dir, log, overwrite, accept_ch
         check_resumable(run_dir, initial_epoch, t.epochs, checkpoint.stopped_early, extend)
         check_data_digest(run_dir, data["train_sha256"], accept_changed_data, log, card)
         if extend and t.epochs > initial_epoch:
-            return continue_run(config, run_dir, initial_epoch, checkpoint, tracked, fit, finish, log)
+            return continue_run(config, run_dir, initial_epoch, checkpoint, tracked, fit, finish, log, root)
         if card is not None:  # a finished run: its results stay as they are
             log(f"not resuming {run_dir}: it finished already ({card.get('epochs_run', initial_epoch)} epochs); its "
                 f"results stay as they are (--epochs N, more than {initial_epoch}, continues it to N epochs)")
@@ -195,7 +196,7 @@ class _AfterEpoch(cbs.Callback):
         self.action()
 
 
-def continue_run(config, run_dir, epochs_done, checkpoint, tracked, fit, finish, log):
+def continue_run(config, run_dir, epochs_done, checkpoint, tracked, fit, finish, log, root=True):
     """``--resume RUN --epochs N``: train a finished or stopped run on to N epochs in all, then write its
     results again (model, history, run.json; config.toml says epochs = N).
 
@@ -206,8 +207,9 @@ def continue_run(config, run_dir, epochs_done, checkpoint, tracked, fit, finish,
     to beat the best so far (the best is kept), and ends with the best weights seen.
     """
     t = config.train
-    with atomic_write(run_dir / "config.toml", "w") as f:
-        f.write(config.to_toml())
+    if root:  # with MPI, rank 0 alone writes
+        with atomic_write(run_dir / "config.toml", "w") as f:
+            f.write(config.to_toml())
     extra = []
     if checkpoint.stopped_early:
         log(f"{run_dir} stopped early after epoch {epochs_done}; continuing to {t.epochs} epochs with its "
