@@ -57,8 +57,8 @@ def add_parser(sub):
     parser.add_argument("--no-plots", action="store_true", help="do not write plots")
     parser.add_argument("--quiet", action="store_true", help="print only the final result")
     parser.add_argument("--plain", action="store_true", help="one line per epoch, with diagnostics (no progress bar)")
-    parser.add_argument("--log-every", type=int, metavar="K",
-                        help="print every K-th epoch's line, and the first and the last (default 1: every epoch)")
+    parser.add_argument("--log-every", type=int, metavar="K", default=1,
+                        help="print every K-th epoch's line, and the first and the last")
     parser.add_argument("--distributed", action="store_true",
                         help="data parallel over MPI: mpirun -n N python -m mpi4py -m chainrule train ... --distributed")
     parser.add_argument("--packed", metavar="DIR", help="train from a packed dataset (chainrule data pack SRC DIR)")
@@ -155,7 +155,8 @@ def _run_packed(args, verbose, log):
 
     if not args.packed:
         raise CommandError("--memory-budget needs --packed DIR (a dataset made by chainrule data pack)")
-    clashes = [flag for flag in ("resume", "dataset", "path", "samples", "distributed", "log_every") if getattr(args, flag)]
+    clashes = [flag for flag in ("resume", "dataset", "path", "samples", "distributed") if getattr(args, flag)]
+    clashes += ["log_every"] if args.log_every != 1 else []
     if clashes:
         raise CommandError(f"--packed takes its data from {args.packed}; it does not take "
                            f"{', '.join('--' + ('csv' if c == 'path' else c.replace('_', '-')) for c in clashes)}")
@@ -173,11 +174,9 @@ def _run_packed(args, verbose, log):
 
 def check_log_every(args):
     """--log-every K: K >= 1, and only where epoch lines are printed."""
-    if args.log_every is None:
-        return 1
     if args.log_every < 1:
         raise CommandError(f"--log-every must be an integer >= 1; received {args.log_every}")
-    if args.quiet:
+    if args.quiet and args.log_every != 1:
         raise CommandError("--log-every thins the epoch lines; --quiet prints none (pass one of them)")
     return args.log_every
 
