@@ -35,7 +35,8 @@ COMMANDS = {module.__name__.rsplit(".", 1)[1]: module
 #: an example for each command's --help (added below any epilog the command gives itself)
 COMMAND_EXAMPLES = {
     "train": "  chainrule train --csv my.csv --label price --task regression\n"
-             "  chainrule train --images photos --image-size 32 32 --epochs 20",
+             "  chainrule train --images photos --image-size 32 32 --epochs 20\n"
+             "  chainrule train --resume runs/digits --epochs 40 --log-every 5",
     "evaluate": "  chainrule evaluate runs/digits\n  chainrule evaluate runs/my/model.chainrule --csv test.csv",
     "summary": "  chainrule summary runs/digits",
     "gradcheck": "  chainrule gradcheck --sizes 4 5 3",

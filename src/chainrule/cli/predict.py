@@ -88,8 +88,7 @@ def read_inputs(paths, model, resize=False, invert=None):
         if suffix == ".csv":
             X, _ = load_csv(path, label=None)
         elif suffix == ".npy":
-            X = np.load(path, allow_pickle=False)
-            X = X.reshape(len(X), -1) if X.ndim > 1 else X.reshape(1, -1)
+            X = read_npy(path, model)
         elif suffix in SUFFIXES:
             X = read_image_row(path, model, resize, invert)
         else:
@@ -104,6 +103,24 @@ def read_inputs(paths, model, resize=False, invert=None):
             ids.extend(f"{prefix}{i}" for i in range(1, len(X) + 1))
         rows.append(X.astype(np.float32))
     return ids, np.concatenate(rows)
+
+
+def read_npy(path, model):
+    """The rows of a .npy file (one row per sample; a 1-D array is one row), or a sentence on what it is not."""
+    import numpy as np
+
+    expected = f"rows of {model.n_inputs} numbers" if model.n_inputs is not None else "rows of numbers"
+    if path.stat().st_size == 0:
+        raise CommandError(f"{path} is empty (0 bytes); expected a .npy array (numpy.save) of {expected}")
+    try:
+        X = np.load(path, allow_pickle=False)
+    except (EOFError, OSError, ValueError):  # not the .npy format, cut short, or pickled objects (never loaded)
+        raise CommandError(f"{path} is not a .npy array file (numpy.save); expected {expected}") from None
+    if not isinstance(X, np.ndarray) or X.dtype.kind not in "biuf":
+        raise CommandError(f"{path} is not a .npy array of numbers; expected {expected}")
+    if X.size == 0:
+        raise CommandError(f"{path} holds an empty array (shape {X.shape}); expected {expected}")
+    return X.reshape(len(X), -1) if X.ndim > 1 else X.reshape(1, -1)
 
 
 def read_image_row(path, model, resize, invert):

@@ -10,7 +10,7 @@ from pathlib import Path
 from .common import CommandError
 
 
-#: the flags that set a key of the recipe, by section: --resume refuses them (the run keeps its recipe)
+#: the flags that set a key of the recipe, by section: --resume refuses them but --epochs (the run keeps its recipe)
 RECIPE_FLAGS = {"data": ("dataset", "path", "label", "header", "task", "image_size", "color", "samples"), "model": ("hidden", "activation", "dropout"),
                 "train": ("optimizer", "lr", "epochs", "batch_size", "seed")}
 
@@ -24,7 +24,9 @@ def add_parser(sub):
                            formatter_class=argparse.RawDescriptionHelpFormatter,
                            epilog="flags override the recipe's values (default None: the recipe's); see configs/*.toml for recipes")
     parser.add_argument("--config", help="a TOML recipe (configs/digits.toml, ...)")
-    parser.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR from its last checkpoint")
+    parser.add_argument("--resume", metavar="RUN_DIR",
+                        help="continue the run in RUN_DIR from its last checkpoint; with --epochs N, continue a "
+                             "finished or stopped run to N epochs in all")
     parser.add_argument("--out", help="the run directory (default runs/<dataset>)")
     parser.add_argument("--overwrite", action="store_true",
                         help="replace an existing run directory's results (kept until the new run's first checkpoint)")
@@ -55,6 +57,8 @@ def add_parser(sub):
     parser.add_argument("--no-plots", action="store_true", help="do not write plots")
     parser.add_argument("--quiet", action="store_true", help="print only the final result")
     parser.add_argument("--plain", action="store_true", help="one line per epoch, with diagnostics (no progress bar)")
+    parser.add_argument("--log-every", type=int, metavar="K", default=1,
+                        help="print every K-th epoch's line, and the first and the last")
     parser.add_argument("--distributed", action="store_true",
                         help="data parallel over MPI: mpirun -n N python -m mpi4py -m chainrule train ... --distributed")
     parser.add_argument("--packed", metavar="DIR", help="train from a packed dataset (chainrule data pack SRC DIR)")
@@ -90,6 +94,7 @@ def _run(args):
     from ..training.run import train_run
 
     verbose = 0 if args.quiet else (2 if args.plain else 1)
+    log_every = check_log_every(args)
     log = (lambda message: print(message, file=sys.stderr)) if args.quiet else print  # --quiet: stdout holds only the result
     if args.packed or args.memory_budget is not None:
         return _run_packed(args, verbose, log)
@@ -101,12 +106,13 @@ def _run(args):
         if not (run_dir / "checkpoint.chainrule").is_file():
             raise CommandError(f"{run_dir} has no checkpoint.chainrule to resume from")
         recipe_flags = ("config", "out", *(flag for flags in RECIPE_FLAGS.values() for flag in flags))
-        given = [name for name in recipe_flags if getattr(args, name) is not None]
+        given = [name for name in recipe_flags if name != "epochs" and getattr(args, name) is not None]
         if given:
             raise CommandError(f"--resume continues the run with its own config.toml; it does not take "
-                               f"{', '.join('--' + g.replace('_', '-') for g in given)}")
+                               f"{', '.join('--' + g.replace('_', '-') for g in given)} (only --epochs)")
         card = train_run(None, run_dir, resume=True, verbose=verbose, data_dir=args.data_dir, log=log,
-                         accept_changed_data=args.accept_changed_data, strategy=strategy)
+                         accept_changed_data=args.accept_changed_data, strategy=strategy, epochs=args.epochs,
+                         log_every=log_every)
     else:
         config = TrainConfig.from_toml(args.config) if args.config else TrainConfig()
         resolve_data_flags(args)
@@ -121,7 +127,7 @@ def _run(args):
                 raise CommandError(f"{run_dir} already holds a run; pass --overwrite to replace it, "
                                    f"--resume {run_dir} to continue it, or --out for another directory")
         card = train_run(config, run_dir, verbose=verbose, data_dir=args.data_dir, log=log, overwrite=args.overwrite,
-                         strategy=strategy)
+                         strategy=strategy, log_every=log_every)
     if plots:  # drawn here, not in training/: viz sits above training
         from ..training.rundir import outside_link
         from ..viz.run_plots import plot_run
@@ -150,9 +156,10 @@ def _run_packed(args, verbose, log):
     if not args.packed:
         raise CommandError("--memory-budget needs --packed DIR (a dataset made by chainrule data pack)")
     clashes = [flag for flag in ("resume", "dataset", "path", "samples", "distributed") if getattr(args, flag)]
+    clashes += ["log_every"] if args.log_every != 1 else []
     if clashes:
         raise CommandError(f"--packed takes its data from {args.packed}; it does not take "
-                           f"{', '.join('--' + ('csv' if c == 'path' else c) for c in clashes)}")
+                           f"{', '.join('--' + ('csv' if c == 'path' else c.replace('_', '-')) for c in clashes)}")
     config = TrainConfig.from_toml(args.config) if args.config else TrainConfig()
     for section, flags in RECIPE_FLAGS.items():
         config = config.with_overrides(section, **{f: getattr(args, f) for f in flags if f not in ("dataset", "path")})
@@ -163,6 +170,15 @@ def _run_packed(args, verbose, log):
     shown = "  ".join(f"{k} {v:.4f}" for k, v in card["test"].items()) or "(no test split)"
     print(f"{card['dataset']}: test {shown}  ({card['epochs_run']} epochs, {card['wall_time_seconds']:.1f}s) -> {run_dir}")
     return 0
+
+
+def check_log_every(args):
+    """--log-every K: K >= 1, and only where epoch lines are printed."""
+    if args.log_every < 1:
+        raise CommandError(f"--log-every must be an integer >= 1; received {args.log_every}")
+    if args.quiet and args.log_every != 1:
+        raise CommandError("--log-every thins the epoch lines; --quiet prints none (pass one of them)")
+    return args.log_every
 
 
 def _strategy(args):

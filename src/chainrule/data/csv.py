@@ -53,6 +53,8 @@ def _load(path, label, header, dtype):
         text_labels = column is not None and len(sample) > column and not _is_number(sample[column])
         try:
             table, y = _parse(f, first_line if header else 0, len(names), column, text_labels)
+            if table.shape[1] != len(names):  # every row alike, but not as wide as the header
+                raise ValueError(f"rows of {table.shape[1]} cells; expected {len(names)} like the first row")
         except ValueError as err:
             raise DataFileError(_find_bad_cell(path, names, column, text_labels, header) or f"{path}: {err}") from None
         if table.shape[1] != len(names):  # every data row short (or long) alike: NumPy reads it as another width

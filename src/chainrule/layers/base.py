@@ -10,6 +10,7 @@ shape and dtype.
 from __future__ import annotations
 
 import inspect
+import sys
 
 import numpy as np
 
@@ -129,6 +130,18 @@ class Layer:
 
     def __call__(self, A_prev, training=False):
         return self.forward(A_prev, training=training)
+
+    def __getattr__(self, name):
+        """Only for attributes that are missing (so the passes pay nothing): in ``backward``, a
+        missing cache (A_prev, A, Z, mask, ...) means forward has not run yet; say so."""
+        descriptor = getattr(type(self), name, None)
+        if isinstance(descriptor, ArrayAttribute):  # a parameter before build: the descriptor's own message
+            return descriptor.__get__(self, type(self))
+        caller = sys._getframe(1).f_code.co_name
+        if caller == "backward":
+            raise RuntimeError(f"{type(self).__name__}.backward: call forward before backward (the layer has no "
+                               f"{name} from a forward pass yet)")
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}", name=name, obj=self)
 
     # -- configuration --------------------------------------------------------
 

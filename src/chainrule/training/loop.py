@@ -32,7 +32,7 @@ class TrainingDiverged(FloatingPointError):
 
 def fit(model, X, y, loss=None, optimizer="adam", epochs=10, batch_size=32, validation_data=None,
         validation_split=0.0, callbacks=None, metrics=None, shuffle=True, verbose=1, initial_epoch=0,
-        history=None, strategy=None):
+        history=None, strategy=None, log_every=1):
     """Train ``model`` on (X, y) and return a History.
 
     loss             a Loss or its name; defaults to the model's (from compile or an earlier fit)
@@ -46,6 +46,8 @@ def fit(model, X, y, loss=None, optimizer="adam", epochs=10, batch_size=32, vali
     shuffle          draw the batches in a new random order every epoch (from the model's rng)
     verbose          1: a progress bar per epoch on a terminal with tqdm installed, else one line
                      per epoch; 2: one line per epoch; 0: silent
+    log_every        with lines (verbose 2, or 1 without a bar): print every K-th epoch's line, and the
+                     first and the last; K > 1 prints lines even where a bar could be drawn
     initial_epoch    the epoch to start from (when resuming: the number of epochs already done)
     history          a History to continue (when resuming); a new one by default
     strategy         how the work is shared: None, one process; chainrule.distributed.DataParallel,
@@ -59,6 +61,7 @@ def fit(model, X, y, loss=None, optimizer="adam", epochs=10, batch_size=32, vali
     check_int(batch_size, "batch_size", "fit", low=1)
     check_int(epochs, "epochs", "fit", low=0)
     check_int(initial_epoch, "initial_epoch", "fit", low=0)
+    check_int(log_every, "log_every", "fit", low=1)
     check_one_of(verbose, "verbose", "fit", (0, 1, 2))
     check_bool(shuffle, "shuffle", "fit")
     strategy = strategy or OneProcess()
@@ -69,7 +72,7 @@ def fit(model, X, y, loss=None, optimizer="adam", epochs=10, batch_size=32, vali
     history = history or History()
     params = {"epochs": epochs, "steps": math.ceil(len(data.X) / batch_size), "samples": len(data.X),
               "batch_size": batch_size}
-    callbacks = set_up_callbacks(model, optimizer, params, history, callbacks, verbose)
+    callbacks = set_up_callbacks(model, optimizer, params, history, callbacks, verbose, log_every)
     model.stop_training = False
     for cb in callbacks:
         cb.on_train_begin()
@@ -141,12 +144,12 @@ def prepare_data(model, X, y, loss, batch_size, validation_data=None, validation
     return TrainingData(X, y, Y, validation_data)
 
 
-def set_up_callbacks(model, optimizer, params, history, callbacks, verbose):
+def set_up_callbacks(model, optimizer, params, history, callbacks, verbose, log_every=1):
     """History first, then the progress display, then the user's callbacks, each told the run's context."""
     callbacks = [history, *(callbacks or [])]
     if verbose:  # right after History, so that its line comes before any other callback's output
-        bar = verbose == 1 and progress.bar_available()
-        callbacks.insert(1, progress.ProgressBar() if bar else progress.ProgressLog())
+        bar = verbose == 1 and log_every == 1 and progress.bar_available()
+        callbacks.insert(1, progress.ProgressBar() if bar else progress.ProgressLog(every=log_every))
     for cb in callbacks:
         if not isinstance(cb, Callback):
             raise TypeError(f"fit: callbacks must be chainrule Callback objects; received {type(cb).__name__}")
@@ -256,12 +259,23 @@ def _diverged(model, snapshot, optimizer, value, epoch, step, steps, X):
     snapshot.restore(model, optimizer)
     input_scale = float(max(X.max(), -X.min()))
     scale_hint = (f" The inputs reach {input_scale:g} in size: standardise them (e.g. Standardizer) first."
-                  if input_scale > 10 else "")
+                  if input_scale > 10 and not _standardised(model, X) else "")
     what = "the weights became NaN or inf" if value == "weights" else f"the loss became {value}"
     raise TrainingDiverged(
         f"{what} at epoch {epoch + 1}, step {step + 1} of {steps}. The learning rate "
         f"(lr={optimizer.lr:g}) is probably too high: try lr={optimizer.lr / 10:g}.{scale_hint} "
         f"The model is back at the (finite) weights it had when epoch {epoch + 1} began.")
+
+
+def _standardised(model, X):
+    """Were the inputs fit saw (after the model's preprocessor) scaled already? A preprocessor,
+    or column means near 0 and standard deviations near 1 (constant columns aside), say so."""
+    if getattr(model, "preprocessor", None) is not None:
+        return True
+    flat = X.reshape(len(X), -1)[::max(1, len(X) // 10_000)].astype(np.float64)  # 10,000 rows tell enough
+    mean, std = flat.mean(axis=0), flat.std(axis=0)
+    varying = std > 0
+    return bool(np.all(np.abs(mean) < 0.1) and np.all(np.abs(std[varying] - 1) < 0.1))
 
 
 def _model_loss(model):

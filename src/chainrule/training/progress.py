@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 import time
 
+from ..validation import check_int
 from .callbacks import Callback
 
 
@@ -23,14 +24,20 @@ def format_logs(logs):
 
 
 class ProgressLog(Callback):
-    """One line per epoch: the epoch's numbers, samples per second and the time left."""
+    """One line per epoch: the epoch's numbers, samples per second and the time left.
 
-    def __init__(self, stream=None):
+    ``every`` = K prints only every K-th epoch's line, and always the first and the last (the last
+    one when training ends, so that an early stop shows its last epoch too).
+    """
+
+    def __init__(self, stream=None, every=1):
         self.stream = stream
+        self.every = check_int(every, "every", "ProgressLog", low=1)
 
     def on_train_begin(self, logs=None):
         self.start = time.perf_counter()
         self.done = 0
+        self.held = None  # the last epoch's line while it is not printed
 
     def on_epoch_end(self, epoch, logs=None):
         epochs, samples = self.params.get("epochs", epoch + 1), self.params.get("samples", 0)
@@ -38,8 +45,20 @@ class ProgressLog(Callback):
         elapsed = time.perf_counter() - self.start
         eta = elapsed / self.done * (epochs - epoch - 1)
         rate = samples / logs["time"] if logs.get("time") else 0.0
-        print(f"epoch {epoch + 1}/{epochs}  {format_logs(logs)}  lr {logs.get('lr', 0):.3g}  "
-              f"{rate:,.0f} samples/s  ETA {eta:.1f}s", file=self.stream or sys.stdout, flush=True)
+        line = (f"epoch {epoch + 1}/{epochs}  {format_logs(logs)}  lr {logs.get('lr', 0):.3g}  "
+                f"{rate:,.0f} samples/s  ETA {eta:.1f}s")
+        self.held = None
+        if self.done == 1 or (epoch + 1) % self.every == 0 or epoch + 1 == epochs:
+            self._print(line)
+        else:
+            self.held = line
+
+    def on_train_end(self, logs=None):
+        if self.held is not None:
+            self._print(self.held)
+
+    def _print(self, line):
+        print(line, file=self.stream or sys.stdout, flush=True)
 
 
 class ProgressBar(Callback):

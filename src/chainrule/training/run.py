@@ -93,28 +93,39 @@ def _scaler(name):
 
 
 def train_run(config: TrainConfig, run_dir, resume=False, verbose=1, data_dir=None, log=print, overwrite=False,
-              accept_changed_data=False, strategy=None):
+              accept_changed_data=False, strategy=None, epochs=None, log_every=1):
     """Train the recipe into ``run_dir`` (resuming from its checkpoint if asked); return the run card.
 
     Everything is checked (recipe, data, memory) before the folder is touched; the folder is locked
     while the run writes; ``overwrite`` keeps the old run until the new one's first checkpoint.
     ``strategy`` (chainrule.distributed.DataParallel) trains on every MPI rank; only rank 0 writes and logs.
+    ``epochs`` (with ``resume``): continue a finished or stopped run to this many epochs in all; see
+    ``continue_run``. ``log_every``: print every K-th epoch line (and the first and last).
     """
     run_dir = Path(run_dir)
     options = {"verbose": verbose, "data_dir": data_dir, "accept_changed_data": accept_changed_data,
-               "strategy": strategy}
+               "strategy": strategy, "log_every": log_every}
     if strategy is not None and not strategy.is_root:  # another rank: it trains beside rank 0, which alone writes
-        config = TrainConfig.from_toml(run_dir / "config.toml") if resume else config
-        return _train(config, run_dir, resume, log=lambda message: None, overwrite=False, **options)
+        config = _resumed_config(run_dir, epochs) if resume else config
+        return _train(config, run_dir, resume, log=lambda message: None, overwrite=False,
+                      extend=resume and epochs is not None, **options)
     if not resume:
-        return _train(config, run_dir, False, log=log, overwrite=overwrite, **options)
+        return _train(config, run_dir, False, log=log, overwrite=overwrite, extend=False, **options)
     with lock_run_dir(run_dir):
         sweep_own_temp_files(run_dir)
-        config = TrainConfig.from_toml(run_dir / "config.toml")
-        return _train(config, run_dir, True, log=log, overwrite=False, **options)
+        return _train(_resumed_config(run_dir, epochs), run_dir, True, log=log, overwrite=False,
+                      extend=epochs is not None, **options)
 
 
-def _train(config, run_dir, resume, verbose, data_dir, log, overwrite, accept_changed_data, strategy):
+def _resumed_config(run_dir, epochs):
+    """The run's own recipe; with ``epochs``, its epochs changed (config.toml is rewritten only once
+    the run is known to continue)."""
+    config = TrainConfig.from_toml(run_dir / "config.toml")
+    return config if epochs is None else config.with_overrides("train", epochs=epochs)
+
+
+def _train(config, run_dir, resume, verbose, data_dir, log, overwrite, accept_changed_data, strategy, extend,
+           log_every):
     started = time.perf_counter()
     root = strategy is None or strategy.is_root
     t = config.train
@@ -134,7 +145,7 @@ def _train(config, run_dir, resume, verbose, data_dir, log, overwrite, accept_ch
     optimizer = build_optimizer(t)
     history = cbs.History()
     tracked = build_callbacks(t, data["X_val"] is not None)
-    diagnostics = Diagnostics(verbose=verbose == 2)
+    diagnostics = Diagnostics(verbose=verbose == 2 and log_every == 1)  # its line goes with every epoch's
     checkpoint = Checkpoint(run_dir / "checkpoint.chainrule", history, tracked)
     writers = [checkpoint] if root else []
     validation = (data["X_val"], data["y_val"]) if data["X_val"] is not None else None
@@ -143,16 +154,19 @@ def _train(config, run_dir, resume, verbose, data_dir, log, overwrite, accept_ch
         model.fit(data["X_train"], data["y_train"], loss=loss, optimizer=optimizer, epochs=epochs,
                   batch_size=t.batch_size, validation_data=validation,
                   callbacks=[*tracked, diagnostics, *writers, *extra], verbose=verbose,
-                  initial_epoch=initial_epoch, history=history, strategy=strategy)
+                  initial_epoch=initial_epoch, history=history, strategy=strategy, log_every=log_every)
 
     finish = (lambda: finish_run(config, run_dir, model, loss, history, diagnostics, data, started, resume, strategy))
     if resume:
         initial_epoch = checkpoint.restore(model, optimizer)
         card = json.loads((run_dir / "run.json").read_text()) if (run_dir / "run.json").is_file() else None
-        check_resumable(run_dir, initial_epoch, t.epochs, checkpoint.stopped_early)
+        check_resumable(run_dir, initial_epoch, t.epochs, checkpoint.stopped_early, extend)
         check_data_digest(run_dir, data["train_sha256"], accept_changed_data, log, card)
+        if extend and t.epochs > initial_epoch:
+            return continue_run(config, run_dir, initial_epoch, checkpoint, tracked, fit, finish, log, root)
         if card is not None:  # a finished run: its results stay as they are
-            log(f"not resuming {run_dir}: it finished already ({card.get('epochs_run', initial_epoch)} epochs); its results stay as they are")
+            log(f"not resuming {run_dir}: it finished already ({card.get('epochs_run', initial_epoch)} epochs); its "
+                f"results stay as they are (--epochs N, more than {initial_epoch}, continues it to N epochs)")
             return card
         if checkpoint.stopped_early:
             log(f"{run_dir} stopped early after epoch {initial_epoch}; writing its results")
@@ -179,6 +193,47 @@ class _AfterEpoch(cbs.Callback):
         self.action = action
 
     def on_epoch_end(self, epoch, logs=None):
+        self.action()
+
+
+def continue_run(config, run_dir, epochs_done, checkpoint, tracked, fit, finish, log, root=True):
+    """``--resume RUN --epochs N``: train a finished or stopped run on to N epochs in all, then write its
+    results again (model, history, run.json; config.toml says epochs = N).
+
+    The schedule is the recipe's with the new epochs: a cosine schedule is stretched (recomputed with
+    total N, so its rate goes back up from where the shorter run ended); step, exponential and plateau
+    schedules do not depend on the total and carry on. A run that early stopping ended gets its
+    patience back: it trains on from its last epoch's weights until ``patience`` epochs in a row fail
+    to beat the best so far (the best is kept), and ends with the best weights seen.
+    """
+    t = config.train
+    if root:  # with MPI, rank 0 alone writes
+        with atomic_write(run_dir / "config.toml", "w") as f:
+            f.write(config.to_toml())
+    extra = []
+    if checkpoint.stopped_early:
+        log(f"{run_dir} stopped early after epoch {epochs_done}; continuing to {t.epochs} epochs with its "
+            f"patience ({t.patience}) counted afresh")
+        extra.append(_AtTrainBegin(lambda: _reset_patience(tracked)))
+    else:
+        log(f"continuing {run_dir} after epoch {epochs_done} to {t.epochs} epochs")
+    fit(epochs_done, t.epochs, *extra)
+    return finish()
+
+
+def _reset_patience(callbacks):
+    for cb in callbacks:
+        if isinstance(cb, cbs.EarlyStopping):
+            cb.wait = 0
+
+
+class _AtTrainBegin(cbs.Callback):
+    """Calls ``action`` when training begins (put after the Checkpoint: then its state is restored)."""
+
+    def __init__(self, action):
+        self.action = action
+
+    def on_train_begin(self, logs=None):
         self.action()
 
 
@@ -211,8 +266,11 @@ def finish_run(config, run_dir, model, loss, history, diagnostics, data, started
     return card
 
 
-def check_resumable(run_dir, epochs_done, epochs, stopped_early):
-    """The checkpoint's epoch count must fit the recipe's."""
+def check_resumable(run_dir, epochs_done, epochs, stopped_early, extend=False):
+    """The checkpoint's epoch count must fit the recipe's (or, with ``extend``, the --epochs given)."""
+    if epochs_done > epochs and extend:
+        raise RunDirectoryError(f"--epochs {epochs} is fewer than the {epochs_done} epochs {run_dir} has done; "
+                                f"--resume --epochs N continues a run to N epochs in all")
     if epochs_done > epochs:
         raise RunDirectoryError(f"{run_dir}/checkpoint.chainrule says {epochs_done} epochs are done but the "
                                 f"recipe has epochs = {epochs}; the checkpoint does not belong to this run")
