@@ -57,9 +57,6 @@ def _load(path, label, header, dtype):
                 raise ValueError(f"rows of {table.shape[1]} cells; expected {len(names)} like the first row")
         except ValueError as err:
             raise DataFileError(_find_bad_cell(path, names, column, text_labels, header) or f"{path}: {err}") from None
-        if table.shape[1] != len(names):  # every data row short (or long) alike: NumPy reads it as another width
-            raise DataFileError(_find_bad_cell(path, names, column, text_labels, header)
-                                or f"{path}: rows of {table.shape[1]} cells; expected {len(names)} like the first row")
     if column is None:
         return table.astype(dtype, copy=False), None
     X = np.empty((len(table), len(names) - 1), dtype)  # without a float64 copy of the whole table
