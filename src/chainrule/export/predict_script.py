@@ -58,7 +58,7 @@ def forward(X):
         elif kind == "BatchNorm":  # gamma (Z - mean) / sqrt(var + eps) + beta, the training's statistics at i
             inv_std = 1.0 / np.sqrt(WEIGHTS[f"var{i}"] + float(WEIGHTS[f"eps{i}"]))
             A = WEIGHTS[f"gamma{i}"] * ((A - WEIGHTS[f"mean{i}"]) * inv_std) + WEIGHTS[f"beta{i}"]
-        elif kind in G:  # (Identity, Dropout, off when predicting, and Flatten leave A as it is)
+        elif kind in G:  # not in G, A stays: Identity, Flatten, Dropout (off when predicting)
             A = G[kind](A, float(WEIGHTS[f"k{i}"]) if f"k{i}" in WEIGHTS else None)
     return A
 
