@@ -55,7 +55,7 @@ def test_predict_py_prints_what_chainrule_predict_prints(tmp_path, capsys, seed)
 def test_predict_py_is_short_numpy_only_and_in_the_tutorials_notation(tmp_path):
     script = to_python(random_model(0), tmp_path)
     source = script.read_text()
-    assert len(source.splitlines()) <= 120  # about 100: the forward pass, reading rows, printing as chainrule predict
+    assert len(source.splitlines()) <= 100  # at most 100: the forward pass, reading rows, printing as chainrule predict
     imported = {alias.name.split(".")[0] for node in ast.walk(ast.parse(source))
                 if isinstance(node, (ast.Import, ast.ImportFrom))
                 for alias in (node.names if isinstance(node, ast.Import) else [ast.alias(node.module)])}

@@ -105,6 +105,22 @@ def test_fit_with_an_int_random_state_is_repeatable(iris):
     assert np.array_equal(a.model_.params_, b.model_.params_) and a.model_.dtype == np.float32
 
 
+def test_float32_rows_reach_a_float32_network_without_a_copy(iris, monkeypatch):
+    X = np.ascontiguousarray(iris[0], dtype=np.float32)
+    seen, fit = [], cr.Sequential.fit
+
+    def recording_fit(model, X_fit, *args, **kwargs):
+        seen.append(X_fit)
+        return fit(model, X_fit, *args, **kwargs)
+
+    monkeypatch.setattr(cr.Sequential, "fit", recording_fit)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf = MLPClassifier(hidden_layer_sizes=(4,), max_iter=2, dtype="float32").fit(X, iris[1])
+    assert np.shares_memory(seen[0], X)  # not copied to float64 and back
+    assert np.array_equal(clf.predict_proba(X), clf.predict_proba(X.astype(np.float64)))
+
+
 def test_early_stopping_scores_validation_rows_and_keeps_the_best_epoch(iris):
     X, y = iris
     clf = MLPClassifier(hidden_layer_sizes=(8,), early_stopping=True, validation_fraction=0.2,

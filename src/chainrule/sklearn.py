@@ -38,6 +38,9 @@ from .validation import check_bool, check_fraction, check_int, check_number, che
 
 SOLVERS = {"adam": optim.Adam, "sgd": optim.SGD, "rmsprop": optim.RMSProp, "adagrad": optim.Adagrad,
            "adamw": optim.AdamW}
+#: the input dtypes kept as given (others become float64): the network converts X to its own
+#: dtype once, so float32 rows for a float32 network are never copied to float64 and back
+FLOATS = (np.float64, np.float32)
 ACTIVATIONS = ("identity", "logistic", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "gelu")
 
 
@@ -165,7 +168,7 @@ class _BaseMLP(BaseEstimator):
     def _fit(self, X, y, incremental):
         first = not hasattr(self, "model_")
         X, y = validate_data(self, X, y, reset=first or not (incremental or self.warm_start),
-                             multi_output=self._multi_output, dtype=np.float64, y_numeric=not self._is_clf)
+                             multi_output=self._multi_output, dtype=FLOATS, y_numeric=not self._is_clf)
         Y = self._targets(y, fitting=True, incremental=incremental)
         if first or not (incremental or self.warm_start):
             self._build(X.shape[1], self._n_outputs(Y))
@@ -177,8 +180,8 @@ class _BaseMLP(BaseEstimator):
 
     def _network_output(self, X):
         check_is_fitted(self, "model_")
-        X = validate_data(self, X, reset=False, dtype=np.float64)
-        return self.model_.predict_output(X.astype(self.model_.dtype))
+        X = validate_data(self, X, reset=False, dtype=FLOATS)
+        return self.model_.predict_output(X)  # (in the network's dtype: predict_output converts)
 
     def __getstate__(self):
         """Pickle model_ as its configuration and arrays: its layers' weights are views of one

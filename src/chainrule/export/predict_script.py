@@ -19,7 +19,6 @@ from pathlib import Path
 import numpy as np
 
 WEIGHTS = np.load(Path(__file__).with_name("weights.npz"), allow_pickle=False)
-DTYPE = np.dtype(str(WEIGHTS["dtype"]))
 
 
 def sigmoid(Z):
@@ -41,46 +40,33 @@ def gelu(Z, approximate):
     return Z * (0.5 * (1.0 + erf))
 
 
-def g(kind, i, Z):
-    """The activation (or batch normalisation) that is layer i of the stack; its numbers are
-    stored under names ending in i."""
-    k = float(WEIGHTS[f"k{i}"]) if f"k{i}" in WEIGHTS else None  # the slope of LeakyReLU, alpha of ELU
-    if kind == "ReLU":
-        return np.maximum(Z, 0)
-    if kind == "Sigmoid":
-        return sigmoid(Z)
-    if kind == "Tanh":
-        return np.tanh(Z)
-    if kind == "LeakyReLU":
-        return np.where(Z > 0, Z, k * Z).astype(Z.dtype, copy=False)
-    if kind == "ELU":
-        return np.where(Z > 0, Z, k * np.expm1(np.minimum(Z, 0))).astype(Z.dtype, copy=False)
-    if kind in ("GELU", "GELU-tanh"):
-        return gelu(Z, "tanh" if kind == "GELU-tanh" else "none")
-    if kind == "Softmax":
-        return softmax(Z)
-    if kind == "BatchNorm":  # gamma (Z - mean) / sqrt(var + eps) + beta, with the training's statistics
-        inv_std = 1.0 / np.sqrt(WEIGHTS[f"var{i}"] + float(WEIGHTS[f"eps{i}"]))
-        return WEIGHTS[f"gamma{i}"] * ((Z - WEIGHTS[f"mean{i}"]) * inv_std) + WEIGHTS[f"beta{i}"]
-    return Z  # Identity, Dropout (off when predicting), Flatten (the rows are flat already)
+# g(Z), elementwise; k is LeakyReLU's slope or ELU's alpha, stored as k{i} for layer i of the stack
+G = {"ReLU": lambda Z, k: np.maximum(Z, 0), "Tanh": lambda Z, k: np.tanh(Z),
+     "Sigmoid": lambda Z, k: sigmoid(Z), "Softmax": lambda Z, k: softmax(Z),
+     "LeakyReLU": lambda Z, k: np.where(Z > 0, Z, k * Z).astype(Z.dtype, copy=False),
+     "ELU": lambda Z, k: np.where(Z > 0, Z, k * np.expm1(np.minimum(Z, 0))).astype(Z.dtype, copy=False),
+     "GELU": lambda Z, k: gelu(Z, "none"), "GELU-tanh": lambda Z, k: gelu(Z, "tanh")}
 
 
 def forward(X):
     """A[0] = X;  Z[l] = A[l-1] @ W[l] + b[l] at each Dense layer;  A[l] = g(Z[l]) after it."""
     A = X
-    for i, (kind, l) in enumerate(zip(WEIGHTS["layers"], WEIGHTS["numbers"])):
+    for i, (kind, l) in enumerate(zip(WEIGHTS["layers"].tolist(), WEIGHTS["numbers"])):
         if kind == "Dense":  # the l-th Dense layer
             A = A @ WEIGHTS[f"W[{l}]"]
             A += WEIGHTS[f"b[{l}]"]
-        else:
-            A = g(str(kind), i, A)
+        elif kind == "BatchNorm":  # gamma (Z - mean) / sqrt(var + eps) + beta, the training's statistics at i
+            inv_std = 1.0 / np.sqrt(WEIGHTS[f"var{i}"] + float(WEIGHTS[f"eps{i}"]))
+            A = WEIGHTS[f"gamma{i}"] * ((A - WEIGHTS[f"mean{i}"]) * inv_std) + WEIGHTS[f"beta{i}"]
+        elif kind in G:  # not in G, A stays: Identity, Flatten, Dropout (off when predicting)
+            A = G[kind](A, float(WEIGHTS[f"k{i}"]) if f"k{i}" in WEIGHTS else None)
     return A
 
 
 def read_rows(path):
     """The CSV's rows as floats (a first row with any non-number is a header, and skipped)."""
     with open(path, newline="", encoding="utf-8-sig") as f:
-        rows = [row for row in csv.reader(f) if row and any(cell.strip() for cell in row)]
+        rows = [row for row in csv.reader(f) if any(cell.strip() for cell in row)]
     try:
         [float(cell) for cell in rows[0]]
     except ValueError:
@@ -92,7 +78,7 @@ def main(path):
     X = read_rows(path)
     if "offset" in WEIGHTS:  # the scaler fitted on the training data: x' = (x - offset) / scale
         X = (X - WEIGHTS["offset"].astype(X.dtype)) / WEIGHTS["scale"].astype(X.dtype)
-    out = np.concatenate([forward(X[i:i + 1024].astype(DTYPE)) for i in range(0, len(X), 1024)])
+    out = np.concatenate([forward(X[i:i + 1024].astype(str(WEIGHTS["dtype"]))) for i in range(0, len(X), 1024)])
     task, writer = str(WEIGHTS["task"]), csv.writer(sys.stdout, lineterminator="\n")
     ids = range(1, len(X) + 1)  # the row numbers, as the id column
     if task == "regression":
@@ -104,12 +90,11 @@ def main(path):
     if task == "binary" and P.shape[1] == 1:
         P = np.concatenate([1 - P, P], axis=1)  # [p(class 0), p(class 1)]
     classes = WEIGHTS["classes"] if "classes" in WEIGHTS else np.arange(P.shape[1])
-    if task == "binary" and out.shape[1] > 1:  # independent yes/no outputs: a 0/1 per output
-        labels = (P > 0.5).astype(int).tolist()
-    else:
-        labels = classes[P.argmax(axis=1)].tolist()
+    yes_no = task == "binary" and out.shape[1] > 1  # independent yes/no outputs: a 0/1 per output
+    labels = (P > 0.5).astype(int).tolist() if yes_no else classes[P.argmax(axis=1)].tolist()
     writer.writerow(["id", "label", *(str(c) for c in classes)])
     writer.writerows([i, label, *(f"{p:.6f}" for p in row)] for i, label, row in zip(ids, labels, P))
+
 
 if __name__ == "__main__":
     main(sys.argv[1])
