@@ -71,8 +71,9 @@ class Dense(Layer):
 
     def penalty(self):
         total = 0.0
-        if self.l2:
-            total += self.l2 * float(np.sum(self.W * self.W))
+        if self.l2:  # sum(W^2) as one dot product of W with itself: no temporary array
+            w = self.W.reshape(-1)
+            total += self.l2 * float(np.dot(w, w))
         if self.l1:
             total += self.l1 * float(np.sum(np.abs(self.W)))
         return total
