@@ -274,12 +274,10 @@ def softmax_cross_entropy_grad(p, Y):
     """The fused softmax + cross-entropy gradient dL/dz = (P * s - Y) / m, given P = softmax(z),
     where s_i = sum_j Y_ij: from log p_ij = z_ij - logsumexp(z_i), dL/dz_ik = (s_i p_ik - Y_ik) / m.
 
-    When every row of Y sums to exactly 1 (labels, one-hot rows) this is (P - Y) / m,
-    computed so, without the product.
+    When every row of Y sums to 1 (labels, one-hot rows) this is (P - Y) / m, to the bit: a
+    one-hot row sums to exactly 1.0, and p * 1.0 is p exactly.
     """
-    s = np.sum(Y, axis=-1, keepdims=True)
-    if np.all(s == 1):
-        return (p - Y) / p.shape[0]
+    s = np.add.reduce(Y, axis=-1, keepdims=True)
     return (p * s - Y) / p.shape[0]
 
 
