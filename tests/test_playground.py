@@ -201,7 +201,7 @@ def test_large_matrices_are_summarised_small_ones_whole():
     assert small == "[0.0 1.0 2.0]\n[3.0 4.0 5.0]"
     big = matrix_text(np.arange(160.0).reshape(16, 10), 1).splitlines()
     assert len(big) == 6 and big[0].endswith("...]") and big[4] == "... 12 more rows"
-    assert big[5] == "(16 x 10: min 0.0, max 159.0, mean 79.5)"
+    assert big[5] == "(shape (16, 10): min 0.0, max 159.0)"
 
 
 # -- the digit pad -------------------------------------------------------------------------

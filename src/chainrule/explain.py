@@ -120,7 +120,7 @@ class Explanation:
         return "\n".join(out)
 
 
-def _format(M, d):
+def format_matrix(M, d):
     """A matrix as aligned rows; one over WHOLE rows or columns as its corner, then its shape and range."""
     shape = np.shape(M)
     M = np.atleast_2d(M)
@@ -140,10 +140,10 @@ def _format(M, d):
 
 
 def _matrix_lines(step, d):
-    left = _format(step.value, d)
+    left = format_matrix(step.value, d)
     if step.numeric is None:
         return ["     " + line for line in left]
-    right = _format(step.numeric, d)
+    right = format_matrix(step.numeric, d)
     pad = max(len(line) for line in left)
     lines = [f"     {'backprop'.ljust(pad)}   finite differences (relative error {step.error:.1e})"]
     lines += [f"     {a.ljust(pad)}   {b}" for a, b in zip(left, right)]

@@ -5,27 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 
-WHOLE_ROWS, WHOLE_COLS = 8, 8  # matrices up to this size are shown whole
-SHOWN_ROWS = 4                 # ... larger ones show this many rows
-
+from ..explain import format_matrix
 
 def matrix_text(M, decimals=4):
-    """A matrix (or vector) as aligned text; a large one as its first rows and a summary line."""
-    M = np.atleast_2d(np.asarray(M, dtype=np.float64))
-    rows, cols = M.shape
-    big = rows > WHOLE_ROWS or cols > WHOLE_COLS
-    shown = M[:SHOWN_ROWS, :WHOLE_COLS] if big else M
-    cells = [[f"{v:.{decimals}f}" for v in row] for row in shown]
-    width = max(len(c) for row in cells for c in row)
-    more = " ..." if cols > shown.shape[1] else ""
-    lines = ["[" + " ".join(c.rjust(width) for c in row) + more + "]" for row in cells]
-    if big:
-        hidden = rows - shown.shape[0]
-        if hidden:
-            lines.append(f"... {hidden} more row{'s' if hidden != 1 else ''}")
-        lines.append(f"({rows} x {cols}: min {M.min():.{decimals}f}, max {M.max():.{decimals}f}, "
-                     f"mean {M.mean():.{decimals}f})")
-    return "\n".join(lines)
+    """A matrix (or vector) as explain prints it: whole if small, else its first rows, shape and range."""
+    return "\n".join(format_matrix(np.asarray(M, dtype=np.float64), decimals))
 
 
 def _step(s, decimals):
