@@ -15,10 +15,10 @@ def add_parser(sub):
     parser.add_argument("--vectorization", action="store_true",
                        help="time a loop-per-sample backprop against the vectorised one on the same data")
     parser.add_argument("--data-dir", help="where the MNIST files are (else synthetic data of the same shape)")
-    parser.add_argument("--samples", type=integer(1), default=20000, help="training rows per measurement (default 20000)")
-    parser.add_argument("--epochs", type=integer(1), default=1, help="epochs per measurement (default 1)")
+    parser.add_argument("--samples", type=integer(1), default=20000, help="training rows per measurement")
+    parser.add_argument("--epochs", type=integer(1), default=1, help="epochs per measurement")
     parser.add_argument("--repeats", type=int, default=None,
-                       help="interleaved rounds per measurement; best and median are shown (default 3)")
+                       help="interleaved rounds per measurement; best and median are shown")
     parser.add_argument("--quick", action="store_true", help="tiny sizes, to check that it runs")
     parser.add_argument("--time-to-accuracy", action="store_true", help="also time training to 98%% MNIST test accuracy")
     parser.add_argument("--distributed", action="store_true",

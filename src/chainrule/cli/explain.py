@@ -19,17 +19,17 @@ def add_parser(sub):
                              formatter_class=argparse.RawDescriptionHelpFormatter,
                              epilog="example: chainrule explain --sizes 2 3 2 --activation tanh --samples 2")
     parser.add_argument("--sizes", type=integer(1, 64), nargs="+", default=[2, 3, 2],
-                         help="layer widths n[0] n[1] ... n[L] (default 2 3 2)")
-    parser.add_argument("--activation", default="tanh", help="hidden activation (default tanh)")
+                         help="layer widths n[0] n[1] ... n[L]")
+    parser.add_argument("--activation", default="tanh", help="hidden activation")
     parser.add_argument("--output", choices=OUTPUTS, default="identity",
-                        help="the output layer's activation g[L]: identity (default: the loss takes the scores, "
+                        help="the output layer's activation g[L]: identity (the loss takes the scores, "
                              "softmax fused into cross-entropy), sigmoid (binary cross-entropy on its "
                              "probabilities, as the tutorial builds it) or softmax")
-    parser.add_argument("--loss", default=None,
+    parser.add_argument("--loss", default=argparse.SUPPRESS,
                         help="cross_entropy, mse or bce (default: cross_entropy; bce with --output sigmoid)")
-    parser.add_argument("--samples", type=integer(1, 16), default=2, help="rows in the batch (default 2, at most 16)")
-    parser.add_argument("--lr", type=number(0, low_open=True), default=0.1, help="alpha in the update step (default 0.1)")
-    parser.add_argument("--decimals", type=integer(0, 12), default=4, help="digits after the point (default 4)")
+    parser.add_argument("--samples", type=integer(1, 16), default=2, help="rows in the batch")
+    parser.add_argument("--lr", type=number(0, low_open=True), default=0.1, help="alpha in the update step")
+    parser.add_argument("--decimals", type=integer(0, 12), default=4, help="digits after the point")
     parser.add_argument("--seed", type=integer(0), default=0)
     parser.add_argument("--markdown", metavar="FILE", help="also write the trace as Markdown to FILE")
     return parser
@@ -44,7 +44,7 @@ def run(args):
 
     if len(args.sizes) < 2:
         raise CommandError(f"--sizes needs at least an input and an output width; received {args.sizes}")
-    name = args.loss or ("bce" if args.output == "sigmoid" else "cross_entropy")
+    name = getattr(args, "loss", None) or ("bce" if args.output == "sigmoid" else "cross_entropy")
     loss = name
     if args.output != "identity":
         if name not in ON_PROBABILITIES[args.output]:

@@ -9,7 +9,7 @@ from .common import load_model_or_run
 def add_parser(sub):
     parser = sub.add_parser("gradcheck", help="compare backprop with finite differences, layer by layer")
     parser.add_argument("model", nargs="?", help="a run directory or .chainrule file (default: a small test network)")
-    parser.add_argument("--samples", type=integer(1, 10000), default=4, help="rows of random input (default 4)")
+    parser.add_argument("--samples", type=integer(1, 10000), default=4, help="rows of random input")
     parser.add_argument("--seed", type=integer(0), default=0)
     parser.add_argument("--tolerance", type=number(0, low_open=True), default=1e-6, help="largest relative error that passes")
     return parser

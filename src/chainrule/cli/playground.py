@@ -14,7 +14,7 @@ HOST = "127.0.0.1"  # the playground is for this machine only
 def add_parser(sub):
     parser = sub.add_parser("playground", help="open the playground in the browser: watch a network learn, "
                                                "step through one pass, draw a digit")
-    parser.add_argument("--port", type=int, default=8000, help="the port on 127.0.0.1 (default 8000)")
+    parser.add_argument("--port", type=int, default=8000, help="the port on 127.0.0.1")
     parser.add_argument("--no-browser", action="store_true", help="print the address; do not open a browser")
     parser.add_argument("--model", metavar="RUN", help="a run directory or model file for the digit pad "
                                                        "(default: trained on MNIST here if found, else the 8x8 digits)")
