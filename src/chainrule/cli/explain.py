@@ -30,7 +30,7 @@ def add_parser(sub):
     parser.add_argument("--samples", type=integer(1, 16), default=2, help="rows in the batch")
     parser.add_argument("--lr", type=number(0, low_open=True), default=0.1, help="alpha in the update step")
     parser.add_argument("--decimals", type=integer(0, 12), default=4, help="digits after the point")
-    parser.add_argument("--seed", type=integer(0), default=0)
+    parser.add_argument("--seed", type=integer(0), default=0, help="fixes the weights and the batch")
     parser.add_argument("--markdown", metavar="FILE", help="also write the trace as Markdown to FILE")
     return parser
 
