@@ -8,6 +8,14 @@ gradient (in BatchNorm's backward too, whose sums then add up across ranks), so
     dW = (1/N) sum_r dW_r        (one Allreduce of model.grads_, then a division by N)
 
 is the single process's gradient, the layers' penalties (added in full on every rank) included.
+
+The update is sharded: every optimizer's rule is elementwise (chainrule.optim), so rank r applies
+it to its own contiguous slice p[s_r] of the flat parameters, with the slice of every state array,
+and one Allgather puts the updated slices together on every rank: the numbers of one whole update,
+each rank doing 1/N of the work. Gradient clipping first scales the whole g (every rank has it
+after the Allreduce), as the whole update would. The state arrays stay full-size on every rank,
+but only a rank's own slice is current; ``end_epoch`` gathers the slices, so the state every
+rank holds (and the checkpoint rank 0 writes) at the end of an epoch is the whole, current one.
 """
 
 from __future__ import annotations
@@ -15,8 +23,10 @@ from __future__ import annotations
 import numpy as np
 
 from ..layers import BatchNorm, Dropout
+from ..optim import clip_by_global_norm
 from ..training.callbacks import ModelCheckpoint
 from ..training.checkpoint import Checkpoint
+from ..validation import check_bool
 from .mpi import import_mpi
 
 
@@ -58,11 +68,12 @@ class DataParallel:
     (default MPI.COMM_WORLD). Dropout: rank 0 keeps the model's stream, every other rank draws its
     masks from a stream of its own (derived from the model's), so runs with dropout depend on N."""
 
-    def __init__(self, comm=None):
+    def __init__(self, comm=None, shard_update=True):
         self.MPI = import_mpi()
         self.comm = comm if comm is not None else self.MPI.COMM_WORLD
         self.rank, self.size = self.comm.Get_rank(), self.comm.Get_size()
         self.is_root = self.rank == 0
+        self.shard_update = check_bool(shard_update, "shard_update", "DataParallel")
 
     # -- the hooks of training.loop -----------------------------------------------------
 
@@ -85,6 +96,39 @@ class DataParallel:
         self.comm.Allreduce(self.MPI.IN_PLACE, model.grads_)
         model.grads_ /= self.size
 
+    def step(self, optimizer, model):
+        """optimizer.step on this rank's slice of model.params_, then one Allgather of the slices."""
+        if not self.shard_update or self.size == 1:
+            optimizer.step(model)
+            return
+        p, g = model.params_, model.grads_
+        if not optimizer.state:
+            optimizer.state = {name: np.zeros_like(p) for name in optimizer.state_names}
+        start, stop = share(p.size, self.rank, self.size)
+        whole, clipnorm = optimizer.state, optimizer.clipnorm
+        if clipnorm is not None:
+            clip_by_global_norm(g, clipnorm)  # on the whole g, as optimizer.step would
+        optimizer.state, optimizer.clipnorm = {name: a[start:stop] for name, a in whole.items()}, None
+        try:
+            optimizer.step(_Slice(p[start:stop], g[start:stop]))
+        finally:
+            optimizer.state, optimizer.clipnorm = whole, clipnorm
+        self._allgather(p)
+
+    def end_epoch(self, optimizer):
+        """Every rank's slice of the optimizer's state on every rank (the checkpoint holds it whole)."""
+        if self.shard_update and self.size > 1:
+            for array in optimizer.state.values():
+                self._allgather(array)
+
+    def _allgather(self, flat):
+        """flat[s_r] of every rank r into flat on every rank, in place."""
+        from mpi4py.util.dtlib import from_numpy_dtype
+
+        counts = [stop - start for start, stop in (share(flat.size, r, self.size) for r in range(self.size))]
+        starts = [share(flat.size, r, self.size)[0] for r in range(self.size)]
+        self.comm.Allgatherv(self.MPI.IN_PLACE, [flat, counts, starts, from_numpy_dtype(flat.dtype)])
+
     def mean(self, value, rows):
         total = np.array([value * rows, rows], np.float64)
         self.comm.Allreduce(self.MPI.IN_PLACE, total)
@@ -98,6 +142,13 @@ class DataParallel:
             if not name.startswith("preprocessor."):  # every rank fits the same scaler on the same rows
                 self.comm.Bcast(value, root=0)
         model.rng_.bit_generator.state = self.comm.bcast(model.rng_.bit_generator.state, root=0)
+
+
+class _Slice:
+    """What optimizer.step reads of a model: a slice of its flat parameters and gradients."""
+
+    def __init__(self, params, grads):
+        self.params_, self.grads_ = params, grads
 
 
 class _Attached:
