@@ -1,5 +1,7 @@
-"""The sharded update (each rank applies the optimizer to its slice of the parameters, then one
-Allgather) gives bit for bit the weights and optimizer state of the whole update on every rank.
+"""The sharded update (a Reduce_scatter gives each rank the summed gradient of its slice of the
+parameters, the rank updates that slice, one Allgather joins the slices) gives the weights,
+optimizer state and last gradient of the whole update (an Allreduce, every rank updating all):
+bit for bit on 2 ranks, to rounding on 3 (where MPI may add the ranks' terms in another order).
 
 The test starts ``mpirun`` on this file; run as a script, every rank trains twice and rank 0
 saves both results."""
@@ -26,13 +28,16 @@ def mpi_run(ranks, tmp_path, optimizer):
     return dict(np.load(out))
 
 
-@pytest.mark.parametrize("optimizer", ["adam", "sgd_clip"])
-def test_the_sharded_update_is_the_whole_update_to_the_bit(tmp_path, optimizer):
-    got = mpi_run(3, tmp_path, optimizer)  # 3 ranks: slices of unequal length
+@pytest.mark.parametrize("ranks, optimizer, rtol", [(2, "adam", 0), (2, "sgd_clip", 0), (3, "sgd_clip", 1e-10)])
+def test_the_sharded_update_is_the_whole_update(tmp_path, ranks, optimizer, rtol):
+    # 3 ranks with SGD: Adam turns the rounding noise of a bias before BatchNorm (true gradient 0) into steps
+    got = mpi_run(ranks, tmp_path, optimizer)  # 3 ranks: slices of unequal length
     names = [name[len("whole."):] for name in got if name.startswith("whole.")]
-    assert "params" in names and any(name.startswith("optimizer.") for name in names)
+    assert "params" in names and "grads" in names and any(name.startswith("optimizer.") for name in names)
     for name in names:
-        np.testing.assert_array_equal(got["sharded." + name], got["whole." + name], err_msg=name)
+        value = got["whole." + name]
+        np.testing.assert_allclose(got["sharded." + name], value, rtol=rtol, atol=rtol * np.abs(value).max(),
+                                   err_msg=name)
 
 
 def optimizer_for(name):
@@ -54,5 +59,6 @@ if __name__ == "__main__":  # on every rank, started by mpi_run
                   strategy=strategy)
         saved.update({f"{key}.{k}": v for k, v in model.state_arrays().items()})
         saved.update({f"{key}.optimizer.{k}": v for k, v in optimizer.state.items()})
+        saved[f"{key}.grads"] = model.grads_  # the last step's gradient, whole on rank 0 (for the diagnostics)
     if strategy.is_root:
         np.savez(out, **saved)

@@ -115,7 +115,7 @@ class OneProcess:
         """The update (DataParallel: each rank updates its slice of the parameters)."""
         optimizer.step(model)
 
-    def end_epoch(self, optimizer):
+    def end_epoch(self, model, optimizer):
         """Before the epoch's callbacks (DataParallel: the optimizer's whole state on every rank)."""
 
     def mean(self, value, rows):
@@ -174,7 +174,7 @@ def run_epoch(model, data, epoch, batch_size, loss, optimizer, callbacks, buffer
     order = model.rng_.permutation(len(data.X)) if shuffle else np.arange(len(data.X))
     mean_loss, seen = train_epoch(model, data.X, data.Y, order, batch_size, loss, optimizer, callbacks, buffers,
                                   epoch, strategy)
-    strategy.end_epoch(optimizer)
+    strategy.end_epoch(model, optimizer)
     logs["loss"] = strategy.mean(mean_loss, len(seen))
     for name in names:
         logs[name] = strategy.mean(metrics_module.compute(name, data.y[seen], buffers.outputs[:len(seen)], loss),
