@@ -153,7 +153,7 @@ def _run_packed(args, verbose, log):
     from ..training.config import TrainConfig
     from ..training.stream import train_packed
 
-    if args.resume:
+    if args.resume and _is_packed_run(args.resume):
         return _resume_packed(args, verbose, log)
     if not args.packed:
         raise CommandError("--memory-budget needs --packed DIR (a dataset made by chainrule data pack)")
