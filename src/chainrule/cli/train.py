@@ -96,7 +96,7 @@ def _run(args):
     verbose = 0 if args.quiet else (2 if args.plain else 1)
     log_every = check_log_every(args)
     log = (lambda message: print(message, file=sys.stderr)) if args.quiet else print  # --quiet: stdout holds only the result
-    if args.packed or args.memory_budget is not None:
+    if args.packed or args.memory_budget is not None or _is_packed_run(args.resume):
         return _run_packed(args, verbose, log)
     strategy = _strategy(args)
     root = strategy is None or strategy.is_root  # with MPI, rank 0 prints and writes
@@ -153,6 +153,8 @@ def _run_packed(args, verbose, log):
     from ..training.config import TrainConfig
     from ..training.stream import train_packed
 
+    if args.resume and _is_packed_run(args.resume):
+        return _resume_packed(args, verbose, log)
     if not args.packed:
         raise CommandError("--memory-budget needs --packed DIR (a dataset made by chainrule data pack)")
     clashes = [flag for flag in ("resume", "dataset", "path", "samples", "distributed") if getattr(args, flag)]
@@ -167,9 +169,36 @@ def _run_packed(args, verbose, log):
     if (run_dir / "model.chainrule").exists() and not args.overwrite:
         raise CommandError(f"{run_dir} already holds a run; pass --overwrite to replace it, or --out for another directory")
     card = train_packed(config, run_dir, args.packed, args.memory_budget, verbose=verbose, log=log)
+    return _print_card(card, run_dir)
+
+
+def _print_card(card, run_dir):
     shown = "  ".join(f"{k} {v:.4f}" for k, v in card["test"].items()) or "(no test split)"
     print(f"{card['dataset']}: test {shown}  ({card['epochs_run']} epochs, {card['wall_time_seconds']:.1f}s) -> {run_dir}")
     return 0
+
+
+def _is_packed_run(run_dir):
+    from ..training.stream import PACKED_RECORD
+
+    return bool(run_dir) and (Path(run_dir) / PACKED_RECORD).is_file()
+
+
+def _resume_packed(args, verbose, log):
+    """--resume of a --packed run: its own recipe and packed folder, from its checkpoint."""
+    from ..training.stream import train_packed
+
+    run_dir = Path(args.resume)
+    if not (run_dir / "checkpoint.chainrule").is_file():
+        raise CommandError(f"{run_dir} has no checkpoint.chainrule to resume from")
+    recipe_flags = ("config", "out", "packed", "memory_budget", *(f for flags in RECIPE_FLAGS.values() for f in flags))
+    given = [name for name in recipe_flags if getattr(args, name, None) is not None]
+    given += [flag for flag in ("distributed",) if getattr(args, flag)]
+    if given:
+        raise CommandError(f"--resume continues the packed run {run_dir} with its own config.toml and packed folder; "
+                           f"it does not take {', '.join('--' + g.replace('_', '-') for g in given)}")
+    card = train_packed(None, run_dir, verbose=verbose, log=log, resume=True)
+    return _print_card(card, run_dir)
 
 
 def check_log_every(args):

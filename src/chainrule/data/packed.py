@@ -12,6 +12,14 @@ A packed dataset is a folder::
 chunks (32 MiB by default), the chunks are read in a random order, each with one contiguous
 slice copy out of a memory map (never random row reads from a cold memory map), and the rows are
 shuffled within a window of chunks held in memory. ``memory_budget_mib`` caps that window.
+
+With MPI, ``rank`` and ``ranks`` give each rank its own chunks: every rank draws the same chunk
+order from the same seed, and rank r reads the chunks at positions r, r + N, r + 2N, ... of it
+(N = ranks), so across the ranks every row is read exactly once per epoch, each by one rank. The
+rows of a rank's window are shuffled by a stream of that rank's own (derived from the shared one,
+which every rank advances alike). A global batch is then the union of every rank's local batch:
+a well-defined, seeded composition, but not the one a single process's chunked shuffle draws, so
+N ranks on packed data are not bit-identical to one process (they are on in-memory arrays).
 """
 
 from __future__ import annotations
@@ -155,11 +163,14 @@ class PackedDataset:
     chunk_mib          the size of one contiguous read (default 32 MiB; smaller if the budget demands)
     window             chunks held in memory and shuffled together (default 4)
     rng                a seed or Generator: the chunk order and the shuffles, epoch after epoch
+    rank, ranks        with MPI: this rank (comm.Get_rank()) and their number (comm.Get_size()); every
+                       rank passes the same seed and reads its own chunks (see the module's docstring)
 
     Index and shard headers are checked on opening (``verify()`` also checks the SHA-256).
     """
 
-    def __init__(self, path, split="train", memory_budget_mib=None, chunk_mib=32, window=4, rng=None):
+    def __init__(self, path, split="train", memory_budget_mib=None, chunk_mib=32, window=4, rng=None, rank=0,
+                 ranks=1):
         self.path = Path(path)
         self.index = read_index(self.path)
         if split not in self.index["splits"]:
@@ -167,6 +178,8 @@ class PackedDataset:
         self.split = split
         check_number(chunk_mib, "chunk_mib", "PackedDataset", low=0, low_open=True)
         self.window = check_int(window, "window", "PackedDataset", low=1)
+        self.ranks = check_int(ranks, "ranks", "PackedDataset", low=1)
+        self.rank = check_int(rank, "rank", "PackedDataset", low=0, high=self.ranks - 1)
         if memory_budget_mib is not None:
             check_number(memory_budget_mib, "memory_budget_mib", "PackedDataset", low=0, low_open=True)
             chunk_mib = min(chunk_mib, memory_budget_mib / (window + 1))  # + the chunk in flight (its mapped pages)
@@ -188,6 +201,7 @@ class PackedDataset:
                        for s, shard in enumerate(self.shards) for start in range(0, shard["rows"], self.chunk_rows)]
 
     def __len__(self):
+        """The rows of the split (on every rank: the whole split, not this rank's part)."""
         return self.index["splits"][self.split]["rows"]
 
     @property
@@ -264,13 +278,18 @@ class PackedDataset:
         """One epoch of mini-batches (X_b, y_b): every row exactly once; every batch full but the last.
 
         With ``shuffle``, chunks come in a random order, ``window`` at a time, and the rows of a window
-        in a random order (batches run on across windows); without, in file order. The arrays are
-        buffers reused by the next batch: copy them to keep them.
+        in a random order (batches run on across windows); without, in file order. With ``ranks``,
+        this rank's chunks only (every ``ranks``-th of the order). The arrays are buffers reused by
+        the next batch: copy them to keep them.
         """
         check_int(batch_size, "batch_size", "PackedDataset.batches", low=1)
         X, y = self._buffers(self.window * self.chunk_rows)
         Xb, yb = self._buffers(batch_size)
         order = self.rng.permutation(len(self.chunks)) if shuffle else np.arange(len(self.chunks))
+        row_rng = self.rng
+        if self.ranks > 1:  # the shared stream advances alike on every rank; the row shuffles are this rank's
+            order = order[self.rank::self.ranks]
+            row_rng = np.random.default_rng([int(self.rng.integers(2 ** 63)), self.rank]) if shuffle else None
         pending = 0
         for w in range(0, len(order), self.window):
             n = 0
@@ -278,7 +297,7 @@ class PackedDataset:
                 if y is not None:
                     self._read(self.chunks[c], "y", y[n:])
                 n += self._read(self.chunks[c], "X", X[n:])
-            rows = self.rng.permutation(n) if shuffle else np.arange(n)
+            rows = row_rng.permutation(n) if shuffle else np.arange(n)
             start = 0
             while start < n:
                 take = min(batch_size - pending, n - start)

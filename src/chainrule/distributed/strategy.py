@@ -8,6 +8,19 @@ gradient (in BatchNorm's backward too, whose sums then add up across ranks), so
     dW = (1/N) sum_r dW_r        (one Allreduce of model.grads_, then a division by N)
 
 is the single process's gradient, the layers' penalties (added in full on every rank) included.
+
+The update is sharded (``shard_update=True``, the default): every optimizer's rule is elementwise
+(chainrule.optim), so rank r needs only its slice s_r of the summed gradient. The Allreduce is
+split into its two halves: a Reduce_scatter gives rank r the sum g[s_r], rank r applies the
+optimizer to its slice p[s_r] (with the slice of every state array), and an Allgather puts the
+updated slices of p together on every rank. That is the traffic of one ring Allreduce (2 (N - 1)/N
+x the gradient's bytes), each rank doing 1/N of the update, and the numbers of the whole update
+(on 2 ranks to the bit; on more, MPI may add the ranks' terms in another order).
+Gradient clipping needs ||g|| over all of g: with ``clipnorm``, the slices of g are gathered
+first (one more Allgather) and the whole g is clipped, as the whole update would. The state
+arrays stay full-size on every rank, but only a rank's own slice is current; ``end_epoch``
+gathers the slices of the state and of g, so what every rank holds (the checkpoint rank 0 writes,
+the diagnostics of the last gradient) at the end of an epoch is whole and current.
 """
 
 from __future__ import annotations
@@ -15,8 +28,10 @@ from __future__ import annotations
 import numpy as np
 
 from ..layers import BatchNorm, Dropout
+from ..optim import clip_by_global_norm
 from ..training.callbacks import ModelCheckpoint
 from ..training.checkpoint import Checkpoint
+from ..validation import check_bool
 from .mpi import import_mpi
 
 
@@ -58,11 +73,13 @@ class DataParallel:
     (default MPI.COMM_WORLD). Dropout: rank 0 keeps the model's stream, every other rank draws its
     masks from a stream of its own (derived from the model's), so runs with dropout depend on N."""
 
-    def __init__(self, comm=None):
+    def __init__(self, comm=None, shard_update=True):
         self.MPI = import_mpi()
         self.comm = comm if comm is not None else self.MPI.COMM_WORLD
         self.rank, self.size = self.comm.Get_rank(), self.comm.Get_size()
         self.is_root = self.rank == 0
+        self.shard_update = check_bool(shard_update, "shard_update", "DataParallel")
+        self._sum = None  # the Reduce_scatter's receive buffer
 
     # -- the hooks of training.loop -----------------------------------------------------
 
@@ -82,8 +99,59 @@ class DataParallel:
         return dA if scale == 1 else dA * dA.dtype.type(scale)
 
     def reduce_gradients(self, model):
-        self.comm.Allreduce(self.MPI.IN_PLACE, model.grads_)
-        model.grads_ /= self.size
+        g = model.grads_
+        if not self.sharded:
+            self.comm.Allreduce(self.MPI.IN_PLACE, g)
+            g /= self.size
+            return
+        counts, starts = self._slices(g.size)
+        mine = g[starts[self.rank]:starts[self.rank] + counts[self.rank]]
+        if self._sum is None or self._sum.shape != mine.shape or self._sum.dtype != g.dtype:
+            self._sum = np.empty_like(mine)
+        self.comm.Reduce_scatter(g, self._sum, counts)  # the sum over the ranks of this rank's slice
+        np.divide(self._sum, self.size, out=mine)
+
+    @property
+    def sharded(self):
+        return self.shard_update and self.size > 1
+
+    def step(self, optimizer, model):
+        """optimizer.step on this rank's slice of model.params_, then one Allgather of the slices."""
+        if not self.sharded:
+            optimizer.step(model)
+            return
+        p, g = model.params_, model.grads_
+        if not optimizer.state:
+            optimizer.state = {name: np.zeros_like(p) for name in optimizer.state_names}
+        start, stop = share(p.size, self.rank, self.size)
+        whole, clipnorm = optimizer.state, optimizer.clipnorm
+        if clipnorm is not None:
+            self._allgather(g)
+            clip_by_global_norm(g, clipnorm)  # on the whole g, as optimizer.step would
+        optimizer.state, optimizer.clipnorm = {name: a[start:stop] for name, a in whole.items()}, None
+        try:
+            optimizer.step(_Slice(p[start:stop], g[start:stop]))
+        finally:
+            optimizer.state, optimizer.clipnorm = whole, clipnorm
+        self._allgather(p)
+
+    def end_epoch(self, model, optimizer):
+        """Every rank's slice of the optimizer's state and of the last gradient, on every rank."""
+        if self.sharded:
+            for array in (*optimizer.state.values(), model.grads_):
+                self._allgather(array)
+
+    def _slices(self, size):
+        """The lengths and starts of every rank's slice of a flat array of ``size`` elements."""
+        bounds = [share(size, r, self.size) for r in range(self.size)]
+        return [stop - start for start, stop in bounds], [start for start, _ in bounds]
+
+    def _allgather(self, flat):
+        """flat[s_r] of every rank r into flat on every rank, in place."""
+        from mpi4py.util.dtlib import from_numpy_dtype
+
+        counts, starts = self._slices(flat.size)
+        self.comm.Allgatherv(self.MPI.IN_PLACE, [flat, counts, starts, from_numpy_dtype(flat.dtype)])
 
     def mean(self, value, rows):
         total = np.array([value * rows, rows], np.float64)
@@ -98,6 +166,13 @@ class DataParallel:
             if not name.startswith("preprocessor."):  # every rank fits the same scaler on the same rows
                 self.comm.Bcast(value, root=0)
         model.rng_.bit_generator.state = self.comm.bcast(model.rng_.bit_generator.state, root=0)
+
+
+class _Slice:
+    """What optimizer.step reads of a model: a slice of its flat parameters and gradients."""
+
+    def __init__(self, params, grads):
+        self.params_, self.grads_ = params, grads
 
 
 class _Attached:

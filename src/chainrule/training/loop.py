@@ -111,6 +111,13 @@ class OneProcess:
     def reduce_gradients(self, model):
         """Combine model.grads_ of every process before the update: nothing to combine."""
 
+    def step(self, optimizer, model):
+        """The update (DataParallel: each rank updates its slice of the parameters)."""
+        optimizer.step(model)
+
+    def end_epoch(self, model, optimizer):
+        """Before the epoch's callbacks (DataParallel: the optimizer's whole state on every rank)."""
+
     def mean(self, value, rows):
         """The epoch's mean over every process's rows, given this process's mean over its ``rows``."""
         return value
@@ -167,6 +174,7 @@ def run_epoch(model, data, epoch, batch_size, loss, optimizer, callbacks, buffer
     order = model.rng_.permutation(len(data.X)) if shuffle else np.arange(len(data.X))
     mean_loss, seen = train_epoch(model, data.X, data.Y, order, batch_size, loss, optimizer, callbacks, buffers,
                                   epoch, strategy)
+    strategy.end_epoch(model, optimizer)
     logs["loss"] = strategy.mean(mean_loss, len(seen))
     for name in names:
         logs[name] = strategy.mean(metrics_module.compute(name, data.y[seen], buffers.outputs[:len(seen)], loss),
@@ -236,7 +244,7 @@ def train_step(model, X_b, Y_b, loss, optimizer, strategy=OneProcess(), batch_ro
             dA = strategy.output_grad(loss.backward(), len(X_b), batch_rows or len(X_b))  # dA[L]
             model.backward(dA, need_input_grad=False)               # dW[l], db[l]
             strategy.reduce_gradients(model)                        # (MPI: summed over the ranks)
-            optimizer.step(model)                                   # W[l] := W[l] - alpha dW[l], ...
+            strategy.step(optimizer, model)                         # W[l] := W[l] - alpha dW[l], ...
     return out, value
 
 

@@ -134,29 +134,48 @@ def fit_scaler(scaler, dataset):
     return scaler
 
 
-def train_packed(config, run_dir, packed, memory_budget_mib=None, verbose=1, log=print):
+#: in a packed run's folder: the packed dataset and memory budget it trains from (for --resume)
+PACKED_RECORD = "packed.json"
+
+
+def train_packed(config, run_dir, packed=None, memory_budget_mib=None, verbose=1, log=print, resume=False):
     """chainrule train --packed: the recipe's model and training on the packed folder's train split,
-    tested on its test split if it has one; writes model, history, checkpoint and run card."""
+    tested on its test split if it has one; writes model, history, checkpoint and run card.
+
+    ``resume``: continue the run in ``run_dir`` from its checkpoint (its own config.toml and packed
+    folder; ``config`` and ``packed`` are then read from the run). The dataset shuffles with the
+    model's own generator (model.rng_, which the checkpoint saves), so a resumed run reads the same
+    chunks in the same order as the run left alone, and ends with its weights to the bit.
+    """
     from ..data.packed import PackedDataset
     from ..io.atomic import atomic_write
     from . import callbacks as cbs
     from . import run
     from .checkpoint import Checkpoint
+    from .config import TrainConfig
     from .diagnostics import Diagnostics
 
-    started, t = time.perf_counter(), config.train
-    run_dir = Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    with atomic_write(run_dir / "config.toml", "w") as f:
-        f.write(f"# data: the packed dataset {packed} (chainrule train --packed), not [data] below\n")
-        f.write(config.to_toml())
-    train = PackedDataset(packed, "train", memory_budget_mib=memory_budget_mib, rng=t.seed)
+    started, run_dir = time.perf_counter(), Path(run_dir)
+    if resume:
+        record = json.loads((run_dir / PACKED_RECORD).read_text(encoding="utf-8"))
+        packed, memory_budget_mib = record["packed"], record["memory_budget_mib"]
+        config = TrainConfig.from_toml(run_dir / "config.toml")
+    else:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        with atomic_write(run_dir / "config.toml", "w") as f:
+            f.write(f"# data: the packed dataset {packed} (chainrule train --packed), not [data] below\n")
+            f.write(config.to_toml())
+        with atomic_write(run_dir / PACKED_RECORD, "w") as f:
+            json.dump({"packed": str(packed), "memory_budget_mib": memory_budget_mib}, f)
+    t = config.train
+    train = PackedDataset(packed, "train", memory_budget_mib=memory_budget_mib)
     test = PackedDataset(packed, "test", memory_budget_mib=memory_budget_mib) if "test" in train.index["splits"] else None
     X1, y1 = train.head(1)
     classify = y1.ndim == 1 and y1.dtype.kind in "iu"
     n_out = (len(train.class_names) if train.class_names else _max_label(train) + 1) if classify else max(1, y1[0].size)
     loss = losses_module.get(t.loss or ("cross_entropy" if classify else "mse"))
     model = run.build_model(config, int(np.prod(X1.shape[1:])), n_out)
+    train.rng = model.rng_  # the chunk order and shuffles: seeded by the recipe, saved in the checkpoint
     scaler_cls = run._scaler(config.data.scale)
     if scaler_cls is not None:
         model.preprocessor = fit_scaler(scaler_cls(), train)
@@ -164,9 +183,18 @@ def train_packed(config, run_dir, packed, memory_budget_mib=None, verbose=1, log
     tracked = run.build_callbacks(t, False)
     diagnostics = Diagnostics(verbose=verbose == 2)
     checkpoint = Checkpoint(run_dir / "checkpoint.chainrule", history, tracked)
+    initial_epoch = 0
+    if resume:
+        initial_epoch = checkpoint.restore(model, optimizer)
+        if (run_dir / "run.json").is_file():
+            log(f"not resuming {run_dir}: it finished already ({initial_epoch} epochs); its results stay as they are")
+            return json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
+        log(f"resuming {run_dir} after epoch {initial_epoch} of {t.epochs}")
     log(f"training from {train} (at most {train.window_bytes / 2**20:.1f} MiB of data in memory)")
-    train.fit(model, loss=loss, optimizer=optimizer, epochs=t.epochs, batch_size=t.batch_size,
-              callbacks=[*tracked, diagnostics, checkpoint], verbose=verbose, history=history)
+    epochs = initial_epoch if resume and checkpoint.stopped_early else t.epochs
+    train.fit(model, loss=loss, optimizer=optimizer, epochs=epochs, batch_size=t.batch_size,
+              callbacks=[*tracked, diagnostics, checkpoint], verbose=verbose, history=history,
+              initial_epoch=initial_epoch)
     model.save(run_dir / "model.chainrule")
     run.write_history(history.history, run_dir)
     metrics = ["accuracy", "precision", "recall", "f1"] if classify else ["mse", "mae", "r2"]
@@ -174,7 +202,7 @@ def train_packed(config, run_dir, packed, memory_budget_mib=None, verbose=1, log
             "epochs_run": len(history.history.get("loss", [])),
             "test": evaluate_stream(model, test, loss, metrics) if test is not None else {},
             "final": {k: v[-1] for k, v in history.history.items()},
-            "wall_time_seconds": round(time.perf_counter() - started, 3), "resumed": False,
+            "wall_time_seconds": round(time.perf_counter() - started, 3), "resumed": bool(resume),
             "parameters": model.num_params, "memory_budget_mib": memory_budget_mib,
             "diagnostics": diagnostics.records[-1] if diagnostics.records else {}, "versions": run._versions()}
     with atomic_write(run_dir / "run.json", "w") as f:
