@@ -7,6 +7,8 @@ lives in ``chainrule.functional``; these classes only cache what backward needs
 
 from __future__ import annotations
 
+import numpy as np
+
 from .. import functional as F
 from ..validation import check_number, check_one_of
 from .base import Layer
@@ -75,7 +77,8 @@ class ReLU(Activation):
         return self.A
 
     def backward(self, dA, need_input_grad=True):
-        return dA * F.relu_grad_from_output(self.A)
+        dZ = F.relu_grad_from_output(self.A)  # a new array: the product goes into it, one allocation fewer
+        return np.multiply(dA, dZ, out=dZ)
 
 
 class LeakyReLU(Activation):
