@@ -160,7 +160,9 @@ def test_warm_start_and_partial_fit_continue_from_the_weights(iris):
 
 def test_a_pickled_estimator_trains_on(iris):
     """model_'s layers are views of one flat buffer; pickle must keep them so, or the optimizer
-    would update a copy the forward pass never reads."""
+    would update a copy the forward pass never reads. (Pickling estimators is scikit-learn's
+    contract: clone, joblib and GridSearchCV rely on it. chainrule's own files never unpickle:
+    models are saved as JSON and .npy arrays read with allow_pickle=False.)"""
     X, y = iris
     clf = MLPClassifier(hidden_layer_sizes=(8,), random_state=0).partial_fit(X, y, classes=[0, 1, 2])
     again = pickle.loads(pickle.dumps(clf))

@@ -41,6 +41,8 @@ class Identity(Activation):
 class Sigmoid(Activation):
     """A = 1 / (1 + e^-Z);  dZ = dA * A (1 - A).  Caches A."""
 
+    cache_names = ("A",)
+
     #: g'(Z), as explain prints it: dZ = dA * g'(Z)
     g_prime = "A (1 - A)"
 
@@ -54,6 +56,8 @@ class Sigmoid(Activation):
 
 class Tanh(Activation):
     """A = tanh(Z);  dZ = dA * (1 - A^2).  Caches A."""
+
+    cache_names = ("A",)
 
     #: g'(Z), as explain prints it: dZ = dA * g'(Z)
     g_prime = "1 - A^2"
@@ -69,6 +73,8 @@ class Tanh(Activation):
 class ReLU(Activation):
     """A = max(Z, 0);  dZ = dA * [Z > 0], where [Z > 0] = [A > 0].  Caches A."""
 
+    cache_names = ("A",)
+
     #: g'(Z), as explain prints it: dZ = dA * g'(Z)
     g_prime = "[Z > 0]"
 
@@ -83,6 +89,8 @@ class ReLU(Activation):
 
 class LeakyReLU(Activation):
     """A = Z where Z > 0 else negative_slope Z;  dZ = dA * (1 or negative_slope)."""
+
+    cache_names = ("Z",)
 
     #: g'(Z), as explain prints it: dZ = dA * g'(Z)
     g_prime = "1 if Z > 0 else negative_slope"
@@ -108,6 +116,8 @@ class ELU(Activation):
     alpha may be any finite number, as in PyTorch (alpha > 0 is the usual choice).
     """
 
+    cache_names = ("Z",)
+
     #: g'(Z), as explain prints it: dZ = dA * g'(Z)
     g_prime = "1 if Z > 0 else alpha e^Z"
 
@@ -131,6 +141,8 @@ class GELU(Activation):
 
     ``approximate="tanh"`` is PyTorch's tanh approximation, faster here.
     """
+
+    cache_names = ("Z", "cdf")
 
     #: g'(Z), as explain prints it: dZ = dA * g'(Z)
     g_prime = "Phi(Z) + Z phi(Z)"
@@ -158,6 +170,8 @@ class Softmax(Activation):
     For classification prefer raw logits with ``CrossEntropy(from_logits=True)``:
     the fused gradient (P - Y) / m is cheaper and more accurate.
     """
+
+    cache_names = ("A",)
 
     #: not elementwise, so no g'(Z): explain prints this equation for dZ instead
     backward_equation = "dZ = A * (dA - rowsum(dA * A))"

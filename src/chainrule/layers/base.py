@@ -10,7 +10,6 @@ shape and dtype.
 from __future__ import annotations
 
 import inspect
-import sys
 
 import numpy as np
 
@@ -52,11 +51,17 @@ class ArrayAttribute:
         current[...] = value
 
 
+class ForwardFirstError(AttributeError, RuntimeError):
+    """backward (or anything else) asked for what only forward computes; hasattr still says False."""
+
+
 class Layer:
     #: trainable parameters; each has a gradient named "d" + name
     param_names: tuple[str, ...] = ()
     #: arrays saved with the model but not trained (BatchNorm's running statistics)
     state_names: tuple[str, ...] = ()
+    #: what forward keeps for backward (A_prev, A, Z, ...): missing before the first forward
+    cache_names: tuple[str, ...] = ()
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -132,15 +137,14 @@ class Layer:
         return self.forward(A_prev, training=training)
 
     def __getattr__(self, name):
-        """Only for attributes that are missing (so the passes pay nothing): in ``backward``, a
-        missing cache (A_prev, A, Z, mask, ...) means forward has not run yet; say so."""
+        """Only for attributes that are missing (so the passes pay nothing): a parameter before
+        build gets its descriptor's message, a forward cache before forward says to run forward."""
         descriptor = getattr(type(self), name, None)
         if isinstance(descriptor, ArrayAttribute):  # a parameter before build: the descriptor's own message
             return descriptor.__get__(self, type(self))
-        caller = sys._getframe(1).f_code.co_name
-        if caller == "backward":
-            raise RuntimeError(f"{type(self).__name__}.backward: call forward before backward (the layer has no "
-                               f"{name} from a forward pass yet)")
+        if name in type(self).cache_names:
+            raise ForwardFirstError(f"{type(self).__name__}.backward: call forward before backward (the layer has "
+                                    f"no {name} from a forward pass yet)", name=name, obj=self)
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}", name=name, obj=self)
 
     # -- configuration --------------------------------------------------------

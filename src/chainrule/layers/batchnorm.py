@@ -39,6 +39,8 @@ class BatchNorm(Layer):
     SyncBatchNorm does, so that the result does not depend on the number of ranks.
     """
 
+    cache_names = ("training", "inv_std", "X_hat")
+
     param_names = ("gamma", "beta")
     state_names = ("running_mean", "running_var")
     stats_reducer = None

@@ -18,6 +18,8 @@ class Dropout(Layer):
     which the model hands it (so a seed fixes every mask).
     """
 
+    cache_names = ("mask",)
+
     def __init__(self, p=0.5):
         super().__init__()
         self.p = check_fraction(p, "p", "Dropout")

@@ -11,6 +11,8 @@ class Flatten(Layer):
     Caches the input shape.
     """
 
+    cache_names = ("input_shape",)
+
     def forward(self, A_prev, training=False):
         self.input_shape = A_prev.shape
         return A_prev.reshape(A_prev.shape[0], -1)
