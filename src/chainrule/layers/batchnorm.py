@@ -32,17 +32,16 @@ class BatchNorm(Layer):
         dbeta  = sum_i dA[i]
         dX     = (m dX_hat - sum_i dX_hat[i] - X_hat * sum_i dX_hat[i] X_hat[i]) / (m sqrt(var + eps))
 
-    Caches X_hat and 1 / sqrt(var + eps).
+    Caches X_hat, 1 / sqrt(var + eps), whether it was training, and m (in training).
 
     With data-parallel training, ``stats_reducer`` (set by chainrule.distributed for the length of
     fit) makes m, mu, var and the two sums of the backward run over every rank's rows, as PyTorch's
     SyncBatchNorm does, so that the result does not depend on the number of ranks.
     """
 
-    cache_names = ("training", "inv_std", "X_hat")
-
     param_names = ("gamma", "beta")
     state_names = ("running_mean", "running_var")
+    cache_names = ("training", "inv_std", "X_hat", "m")
     stats_reducer = None
 
     def __init__(self, features, momentum=0.1, eps=1e-5):

@@ -30,9 +30,8 @@ class Dense(Layer):
     ``l1`` adds l1 * sum(|W|) (and l1 sign(W) to dW).
     """
 
-    cache_names = ("A_prev",)
-
     param_names = ("W", "b")
+    cache_names = ("A_prev",)
 
     def __init__(self, n_in, n_out, init="he_uniform", bias_init="zeros", l1=0.0, l2=0.0):
         super().__init__()
