@@ -130,7 +130,7 @@ def read_image_row(path, model, resize, invert):
 
     import numpy as np
 
-    from ..data.images import read_image
+    from ..data.images import read_image, size_text
 
     about = model.input_image_ or {}
     shape = about.get("shape")
@@ -144,7 +144,7 @@ def read_image_row(path, model, resize, invert):
         image = read_image(path, color=color)
         if list(image.shape) != list(shape):
             if not resize:
-                raise CommandError(f"{path}: the image is {_size(image.shape)}; the model takes {_size(shape)} "
+                raise CommandError(f"{path}: the image is {size_text(image.shape)}; the model takes {size_text(shape)} "
                                    "images: pass --resize to resize it")
             image = read_image(path, image_size=shape[:2], color=color)
     except ImportError as err:
@@ -165,6 +165,3 @@ def _border(image):
 
     return np.concatenate([image[0].ravel(), image[-1].ravel(), image[:, 0].ravel(), image[:, -1].ravel()])
 
-
-def _size(shape):
-    return f"{shape[0]}x{shape[1]}" + (" colour" if len(shape) == 3 else "")

@@ -66,7 +66,7 @@ def load_image_folder(path, image_size=None, color=False, classes=None):
             if first is None:
                 first = (file, image.shape)
             elif image.shape != first[1]:
-                raise DataFileError(f"{file}: an image of {_size(image.shape)}, but {first[0]} is {_size(first[1])}; "
+                raise DataFileError(f"{file}: an image of {size_text(image.shape)}, but {first[0]} is {size_text(first[1])}; "
                                     "pass image_size=(H, W) (--image-size H W) to resize them all")
             images.append(image)
             labels.append(index)
@@ -75,7 +75,8 @@ def load_image_folder(path, image_size=None, color=False, classes=None):
     return np.stack(images), np.array(labels, dtype=np.int64), list(classes)
 
 
-def _size(shape):
+def size_text(shape):
+    """An image's size as people write it: 28x28, or 32x32 colour."""
     return f"{shape[0]}x{shape[1]}" + (" colour" if len(shape) == 3 else "")
 
 

@@ -116,7 +116,7 @@ class ArchiveReader:
             raise
         except READ_ERRORS as err:
             self.close()
-            raise self.error(f"is not a readable {expected_format} file (truncated or corrupt?): {_words(err)}") from None
+            raise self.error(f"is not a readable {expected_format} file (truncated or corrupt?): {error_words(err)}") from None
 
     def error(self, text):
         return ModelFileError(f"{self.path} {text}")
@@ -132,7 +132,7 @@ class ArchiveReader:
             raise
         except READ_ERRORS as err:
             raise self.error(f"is not a readable {self.expected_format} file: its array {name!r} is damaged "
-                             f"({_words(err)})") from None
+                             f"({error_words(err)})") from None
         if finite and array.dtype.kind in "fc" and not np.isfinite(array).all():
             count = int(array.size - np.isfinite(array).sum())
             raise self.error(f"holds {count} NaN or infinite values in its array {name!r}; a model's "
@@ -285,11 +285,11 @@ def model_from(config, arrays, path):
             model.preprocessor = SCALERS_BY_CLASS_NAME[config["preprocessor"]]()
         model.load_state_arrays(arrays)
     except (KeyError, TypeError, ValueError) as err:
-        raise ModelFileError(f"{path}: the model in the file is inconsistent: {_words(err)}") from err
+        raise ModelFileError(f"{path}: the model in the file is inconsistent: {error_words(err)}") from err
     return model
 
 
-def _words(err):
+def error_words(err):
     """An exception as words: a KeyError's bare "'m'" becomes "no entry 'm'"."""
     if isinstance(err, KeyError):
         return f"it has no entry {err.args[0]!r}" if err.args else "an entry is missing"

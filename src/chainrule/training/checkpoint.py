@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..io.serialize import ArchiveReader, ModelFileError, largest_array_bytes, read_model_arrays, write_archive
+from ..io.serialize import ArchiveReader, ModelFileError, error_words, largest_array_bytes, read_model_arrays, write_archive
 from .callbacks import Callback
 
 FORMAT = "chainrule-checkpoint"
@@ -81,7 +81,7 @@ class Checkpoint(Callback):
             for name, gen in generators(model).items():
                 gen.bit_generator.state = header["rng"][name]
         except (KeyError, TypeError, ValueError) as err:
-            raise ModelFileError(f"{self.path} does not fit this run: {_words(err)}") from None
+            raise ModelFileError(f"{self.path} does not fit this run: {error_words(err)}") from None
         self.history.history = {k: list(v) for k, v in header["history"].items()}
         self.history.epoch = list(range(header["epochs_done"]))
         self._pending = [(entry["state"], _section(arrays, f"callback{i}."))
@@ -163,8 +163,3 @@ def check_checkpoint_header(header, path):
 def _get(header, key):
     return header.get(key) if isinstance(header, dict) else None
 
-
-def _words(err):
-    if isinstance(err, KeyError):
-        return f"it has no entry {err.args[0]!r}" if err.args else "an entry is missing"
-    return str(err)
