@@ -4,6 +4,8 @@ The expected text is always taken from running ``chainrule predict`` on the same
 this test follows that command's format wherever it goes."""
 
 import ast
+import importlib.util
+from pathlib import Path
 import subprocess
 import sys
 import venv
@@ -55,7 +57,8 @@ def test_predict_py_prints_what_chainrule_predict_prints(tmp_path, capsys, seed)
 def test_predict_py_is_short_numpy_only_and_in_the_tutorials_notation(tmp_path):
     script = to_python(random_model(0), tmp_path)
     source = script.read_text()
-    assert len(source.splitlines()) <= 100  # at most 100: the forward pass, reading rows, printing as chainrule predict
+    # at most 120: the forward pass (float32 erf included), reading rows, printing as chainrule predict
+    assert len(source.splitlines()) <= 120
     imported = {alias.name.split(".")[0] for node in ast.walk(ast.parse(source))
                 if isinstance(node, (ast.Import, ast.ImportFrom))
                 for alias in (node.names if isinstance(node, ast.Import) else [ast.alias(node.module)])}
@@ -100,3 +103,14 @@ def numpy_only_python(tmp_path_factory):
 def test_predict_py_runs_where_only_numpy_is_installed(tmp_path, capsys, numpy_only_python, seed):
     script, rows, expected = exported(tmp_path, capsys, seed)
     assert run_script(numpy_only_python, script, rows) == expected
+
+
+def test_predict_py_has_chainrules_float32_erf():
+    """predict.py carries its own copy of erf_float32's coefficients (it imports NumPy alone): the same numbers."""
+    from chainrule import functional as F
+
+    path = Path(importlib.util.find_spec("chainrule.export.predict_script").origin)  # read, not imported
+    tree = ast.parse(path.read_text())
+    values = [ast.literal_eval(node.value) for node in tree.body
+              if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", None) == "ERF32"]
+    assert values == [(F._ERF32_P, F._ERF32_Q)]

@@ -74,7 +74,7 @@ def test_labels_of_any_kind_come_back_from_predict(tmp_path, capsys, labels):
     y = np.array(labels, dtype=object)[index]
     path = table(tmp_path / "labels.csv", X, y)
     run_dir, _, err = train(capsys, tmp_path, "--csv", path, "--epochs", "40", "--lr", "0.01")
-    assert f"task: classification" in err
+    assert "task: classification" in err
     np.savetxt(tmp_path / "x.csv", X[:k], delimiter=",")
     code, out, err = cli(capsys, "predict", run_dir, "--input", tmp_path / "x.csv")
     rows = list(csv.reader(io.StringIO(out)))

@@ -4,7 +4,6 @@ Python): the page loads with no request leaving 127.0.0.1, training lowers the s
 
 import os
 import re
-import shutil
 import socket
 import subprocess
 import threading

@@ -107,6 +107,7 @@ def gelu_grad(z, approximate="none", cdf=None):
 
 
 # --- the error function ------------------------------------------------------------
+# float32: its own rational approximation, evaluated in float32 (below). Other dtypes:
 # SciPy's erf when SciPy is installed (chosen at the first call, so that importing
 # chainrule never imports SciPy), else W. J. Cody's rational approximations (Math.
 # Comp. 23, 1969), evaluated elementwise in float64: within 4e-16 of math.erf.
@@ -117,6 +118,8 @@ _erf_impl = None
 def erf(x):
     """The error function, elementwise, in x's dtype."""
     global _erf_impl
+    if x.dtype == np.float32:
+        return erf_float32(x)
     if _erf_impl is None:
         try:
             from scipy.special import erf as scipy_erf
@@ -125,6 +128,25 @@ def erf(x):
         else:
             _erf_impl = scipy_erf
     return _erf_impl(x).astype(x.dtype, copy=False)
+
+
+# erf(x) = x P(x^2) / Q(x^2) on x clipped to [-4, 4] (erf(4) rounds to 1 in float32), the
+# float32 approximation of XLA and Eigen; P and Q highest degree first. No exp: 23 float32
+# passes, about a third of the time of erf computed in float64. Within 6.5e-8 of erf in exact
+# arithmetic, and 4.2e-7 as float32 evaluates it (about 3.5 float32 ulps near erf = 1).
+_ERF32_P = (-2.72614225801306e-10, 2.77068142495902e-08, -2.10102402082508e-06, -5.69250639462346e-05,
+            -7.34990630326855e-04, -2.95459980854025e-03, -1.60960333262415e-02)
+_ERF32_Q = (-1.45660718464996e-05, -2.13374055278905e-04, -1.68282697438203e-03, -7.37332916720468e-03,
+            -1.42647390514189e-02)
+
+
+def erf_float32(x):
+    """erf(x) for a float32 array x, in float32; NaN stays NaN."""
+    x = np.clip(x, -4.0, 4.0)
+    t = x * x
+    ratio = np.divide(_horner(_ERF32_P, t), _horner(_ERF32_Q, t))
+    ratio *= x  # last, so that a tiny x is not first scaled into the subnormal numbers
+    return ratio
 
 
 # erf(x) = x R(x^2) for |x| <= 0.46875; erfc(y) = e^(-y^2) R(y) for y in (0.46875, 4];
@@ -153,8 +175,9 @@ def _ratio(coefficients, x):
 
 
 def _horner(coefficients, x):
-    out = np.full_like(x, coefficients[0])
-    for c in coefficients[1:]:  # in place: one pass per operation, no temporaries
+    out = x * coefficients[0]
+    out += coefficients[1]
+    for c in coefficients[2:]:  # in place: one pass per operation, no temporaries
         out *= x
         out += c
     return out

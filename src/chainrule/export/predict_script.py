@@ -31,13 +31,32 @@ def softmax(Z):
     return e / e.sum(axis=-1, keepdims=True)
 
 
+def erf(x):
+    """The error function; in float32 as chainrule computes it: x P(x^2) / Q(x^2), x clipped to [-4, 4]."""
+    if x.dtype != np.float32:
+        return np.vectorize(math.erf, otypes=[np.float64])(x).astype(x.dtype)
+    x = np.clip(x, -4.0, 4.0)
+    t, (p, q) = x * x, ERF32
+    P, Q = t * p[0] + p[1], t * q[0] + q[1]
+    for c in p[2:]:
+        P = P * t + c
+    for c in q[2:]:
+        Q = Q * t + c
+    return P / Q * x
+
+
+ERF32 = ((-2.72614225801306e-10, 2.77068142495902e-08, -2.10102402082508e-06, -5.69250639462346e-05,
+          -7.34990630326855e-04, -2.95459980854025e-03, -1.60960333262415e-02),
+         (-1.45660718464996e-05, -2.13374055278905e-04, -1.68282697438203e-03, -7.37332916720468e-03,
+          -1.42647390514189e-02))
+
+
 def gelu(Z, approximate):
     """Z Phi(Z), Phi the standard normal CDF (or its tanh approximation)."""
     if approximate == "tanh":
         Zc = np.clip(Z, -1e4, 1e4)
         return Z * (0.5 * (1.0 + np.tanh(math.sqrt(2.0 / math.pi) * (Zc + 0.044715 * (Zc * Zc * Zc)))))
-    erf = np.vectorize(math.erf, otypes=[np.float64])(Z * (1.0 / math.sqrt(2.0))).astype(Z.dtype)
-    return Z * (0.5 * (1.0 + erf))
+    return Z * (0.5 * (1.0 + erf(Z * (1.0 / math.sqrt(2.0)))))
 
 
 # g(Z), elementwise; k is LeakyReLU's slope or ELU's alpha, stored as k{i} for layer i of the stack
