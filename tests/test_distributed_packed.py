@@ -8,6 +8,7 @@ saves its weights and step count."""
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -16,6 +17,7 @@ import numpy as np
 import pytest
 
 import chainrule as cr
+from chainrule.cli.main import main
 from chainrule.data import PackedDataset, pack
 from chainrule.distributed import mpirun, share
 from chainrule.training.loop import train_step
@@ -92,6 +94,12 @@ def test_two_ranks_train_the_weights_of_the_union_of_their_local_batches(tmp_pat
     assert not np.allclose(ranks[0]["params"], network("float64").params_)  # it trained
 
 
+def test_a_dataset_opened_for_other_ranks_than_the_strategy_is_named(tmp_path):
+    pack(table(100), tmp_path / "p")
+    with pytest.raises(ValueError, match="opened as rank 1 of 2, but this process trains as rank 0 of 1"):
+        dataset(tmp_path / "p", 1).fit(network("float64"), loss="cross_entropy", verbose=0)
+
+
 def chainrule(*args, cwd, ranks=2, wdirs=None):
     """chainrule on 2 MPI ranks (--distributed); ``wdirs``: each rank's working folder."""
     command = ["-m", "chainrule", *args, "--distributed"]
@@ -124,10 +132,14 @@ def test_cli_packed_distributed_writes_from_rank_0_and_resumes(tmp_path):
     cut = tmp_path / "cut"  # made to look like a 4-epoch run stopped after epoch 2
     (cut / "config.toml").write_text((cut / "config.toml").read_text().replace("epochs = 2", "epochs = 4"))
     (cut / "run.json").unlink()
+    shutil.copytree(cut, tmp_path / "alone")  # to resume on 1 process: another composition of the batches
     result = chainrule("train", "--resume", "cut", "--quiet", cwd=tmp_path)
     assert result.stderr.count("resuming") == 1
     assert json.loads((cut / "run.json").read_text())["epochs_run"] == 4
     assert_same(cr.load(cut / "model.chainrule").params_, cr.load(tmp_path / "whole" / "model.chainrule").params_)
+    assert main(["train", "--resume", str(tmp_path / "alone"), "--quiet"]) == 0
+    card = json.loads((tmp_path / "alone" / "run.json").read_text())
+    assert card["epochs_run"] == 4 and card["resumed"] and "ranks" not in card
 
 
 if __name__ == "__main__":  # on every rank, started by mpi_train
