@@ -157,7 +157,7 @@ def _run_packed(args, verbose, log):
         return _resume_packed(args, verbose, log)
     if not args.packed:
         raise CommandError("--memory-budget needs --packed DIR (a dataset made by chainrule data pack)")
-    clashes = [flag for flag in ("resume", "dataset", "path", "samples", "distributed") if getattr(args, flag)]
+    clashes = [flag for flag in ("resume", "dataset", "path", "samples") if getattr(args, flag)]
     clashes += ["log_every"] if args.log_every != 1 else []
     if clashes:
         raise CommandError(f"--packed takes its data from {args.packed}; it does not take "
@@ -168,11 +168,14 @@ def _run_packed(args, verbose, log):
     run_dir = Path(args.out or f"runs/{Path(args.packed).name}")
     if (run_dir / "model.chainrule").exists() and not args.overwrite:
         raise CommandError(f"{run_dir} already holds a run; pass --overwrite to replace it, or --out for another directory")
-    card = train_packed(config, run_dir, args.packed, args.memory_budget, verbose=verbose, log=log)
-    return _print_card(card, run_dir)
+    strategy = _strategy(args)
+    card = train_packed(config, run_dir, args.packed, args.memory_budget, verbose=verbose, log=log, strategy=strategy)
+    return _print_card(card, run_dir, strategy)
 
 
-def _print_card(card, run_dir):
+def _print_card(card, run_dir, strategy=None):
+    if strategy is not None and not strategy.is_root:  # with MPI, rank 0 alone prints
+        return 0
     shown = "  ".join(f"{k} {v:.4f}" for k, v in card["test"].items()) or "(no test split)"
     print(f"{card['dataset']}: test {shown}  ({card['epochs_run']} epochs, {card['wall_time_seconds']:.1f}s) -> {run_dir}")
     return 0
@@ -193,12 +196,12 @@ def _resume_packed(args, verbose, log):
         raise CommandError(f"{run_dir} has no checkpoint.chainrule to resume from")
     recipe_flags = ("config", "out", "packed", "memory_budget", *(f for flags in RECIPE_FLAGS.values() for f in flags))
     given = [name for name in recipe_flags if getattr(args, name, None) is not None]
-    given += [flag for flag in ("distributed",) if getattr(args, flag)]
     if given:
         raise CommandError(f"--resume continues the packed run {run_dir} with its own config.toml and packed folder; "
                            f"it does not take {', '.join('--' + g.replace('_', '-') for g in given)}")
-    card = train_packed(None, run_dir, verbose=verbose, log=log, resume=True)
-    return _print_card(card, run_dir)
+    strategy = _strategy(args)  # with --distributed: on any number of ranks, as the run's checkpoint is whole
+    card = train_packed(None, run_dir, verbose=verbose, log=log, resume=True, strategy=strategy)
+    return _print_card(card, run_dir, strategy)
 
 
 def check_log_every(args):

@@ -158,6 +158,11 @@ class DataParallel:
         self.comm.Allreduce(self.MPI.IN_PLACE, total)
         return float(total[0] / total[1])
 
+    def total(self, count):
+        summed = np.array([count], np.int64)
+        self.comm.Allreduce(self.MPI.IN_PLACE, summed)
+        return int(summed[0])
+
     # -- outside the loop -----------------------------------------------------------------
 
     def broadcast_state(self, model):

@@ -122,6 +122,10 @@ class OneProcess:
         """The epoch's mean over every process's rows, given this process's mean over its ``rows``."""
         return value
 
+    def total(self, count):
+        """``count`` summed over every process (training.stream: the rows of a global batch)."""
+        return count
+
 
 class TrainingData:
     """What fit trains on: X in the model's dtype, the targets y as given and as the loss wants
