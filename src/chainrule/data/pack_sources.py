@@ -19,6 +19,7 @@ import numpy as np
 from .idx import DataFileError, length_error, parse_header, read_idx
 
 READ_BYTES = 1 << 20  # one read from an IDX file (a gzip stream allocates this much per read)
+CSV_BLOCK_CELLS = 1 << 16  # cells of a CSV parsed at once (float64: 512 KiB; NumPy's parser holds a few times that)
 
 
 class Split:
@@ -153,7 +154,7 @@ def _csv(path, label):
     """A CSV file (``load_csv``'s checks and labels), parsed a block of rows at a time."""
     from .csv import iter_csv
 
-    blocks = iter_csv(path, label=label)
+    blocks = iter_csv(path, label=label, block_cells=CSV_BLOCK_CELLS)
     X0, y0 = next(blocks, (None, None))  # the first block tells the width (and whether there are labels)
     if X0 is None:
         raise DataFileError(f"{path}: no data rows, only comments (#); expected a table of comma-separated numbers")
