@@ -82,6 +82,9 @@ def test_one_idx_file_with_and_without_labels(tmp_path, suffix):
     pack((images.astype(np.uint8), (np.arange(77) % 3).astype(np.uint8)), tmp_path / "whole", shard_rows=10,
          overwrite=True)
     same_pack(tmp_path / "labelled", tmp_path / "whole")
+    pack(path, tmp_path / "one shard")  # the default: about 256 MiB a shard
+    pack((images.astype(np.uint8), (np.arange(77) % 3).astype(np.uint8)), tmp_path / "whole", overwrite=True)
+    assert [s["rows"] for s in same_pack(tmp_path / "one shard", tmp_path / "whole")["splits"]["train"]["shards"]] == [77]
 
 
 def csv_text(rows, labels, header=True):
@@ -104,6 +107,9 @@ def test_a_csv_streams_into_the_shards_of_load_csv(tmp_path, monkeypatch, labels
     pack(load_csv(tmp_path / "t.csv"), tmp_path / "whole", shard_rows=100)
     index = same_pack(tmp_path / "streamed", tmp_path / "whole")
     assert index["dtype"]["y"] == dtype and index["splits"]["train"]["rows"] == 1003
+    pack(tmp_path / "t.csv", tmp_path / "one shard")  # the default: about 256 MiB a shard
+    pack(load_csv(tmp_path / "t.csv"), tmp_path / "whole", overwrite=True)
+    assert len(same_pack(tmp_path / "one shard", tmp_path / "whole")["splits"]["train"]["shards"]) == 1
     if dtype != "<U7":  # features only (label=None): every column
         pack(tmp_path / "t.csv", tmp_path / "features", shard_rows=100, label=None)
         pack(load_csv(tmp_path / "t.csv", label=None), tmp_path / "whole", shard_rows=100, overwrite=True)
