@@ -2,12 +2,15 @@
 
 Fast path: NumPy's C parser (``np.loadtxt``) reads the whole body at once. Only
 when it fails does a second, row-by-row pass find the first bad cell, so that
-the error names the file, the line, the column and the cell.
+the error names the file, the line, the column and the cell. ``iter_csv`` reads the
+body in blocks of rows instead, for files larger than memory (``chainrule data pack``).
 """
 
 from __future__ import annotations
 
 import csv
+import functools
+import itertools
 import warnings
 from pathlib import Path
 
@@ -41,30 +44,91 @@ def load_csv(path, label=-1, header=None, dtype=np.float32):
 
 def _load(path, label, header, dtype):
     with open(path, newline="", encoding="utf-8-sig") as f:  # -sig: drop the BOM Excel writes
-        first, first_line = _first_row(f)
-        if first is None:
-            raise DataFileError(f"{path}: the file holds no rows (expected a table of comma-separated numbers)")
-        header = _detect_header(path, first, first_line, label, header)
-        names = [c.strip() for c in first] if header else [str(i) for i in range(len(first))]
-        column = _label_index(label, names, header, path)
-        sample = _first_row(f)[0] if header else first  # the first data row
-        if sample is None:
-            raise DataFileError(f"{path}: the file has a header but no data rows")
-        text_labels = column is not None and len(sample) > column and not _is_number(sample[column])
+        names, column, text_labels, header, skip = _layout(f, path, label, header)
         try:
-            table, y = _parse(f, first_line if header else 0, len(names), column, text_labels)
-            if table.shape[1] != len(names):  # every row alike, but not as wide as the header
-                raise ValueError(f"rows of {table.shape[1]} cells; expected {len(names)} like the first row")
+            table, y = _parse(f, skip, len(names), column, text_labels)
+            _check_width(table, names)
         except ValueError as err:
             raise DataFileError(_find_bad_cell(path, names, column, text_labels, header) or f"{path}: {err}") from None
     if column is None:
         return table.astype(dtype, copy=False), None
-    X = np.empty((len(table), len(names) - 1), dtype)  # without a float64 copy of the whole table
-    X[:, :column], X[:, column:] = table[:, :column], table[:, column + 1:]
+    X = _features(table, column, dtype)
     if y is None:
         y = table[:, column]
-        y = y.astype(np.int64) if np.all(np.isfinite(y) & (y == np.round(y))) else y.astype(dtype)
+        y = y.astype(np.int64) if _whole(y) else y.astype(dtype)
     return X, y
+
+
+def iter_csv(path, label=-1, header=None, dtype=np.float32, block_cells=1 << 19):
+    """``load_csv`` in blocks of rows (about ``block_cells`` cells each), for files larger than memory:
+    yields (X, y) block by block.
+
+    The same checks and errors as ``load_csv``; but y comes as read, before the file's whole label column
+    is known: float64 numbers (``load_csv`` makes them int64 if every label of the file is whole, else
+    ``dtype``) or str (each block as wide as its own longest label).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no CSV file at {path}")
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            names, column, text_labels, header, _ = _layout(f, path, label, header)
+            rows = max(1, block_cells // len(names))
+            f.seek(0)
+            lines = (line for line in f if _has_cells(line))
+            if header:
+                next(lines)
+            while block := list(itertools.islice(lines, rows)):
+                try:
+                    table, y = _split_labels(functools.partial(_loadtxt, block), len(names), column, text_labels)
+                    if len(table) == 0:  # comment lines only
+                        continue
+                    _check_width(table, names)
+                except ValueError as err:
+                    raise DataFileError(_find_bad_cell(path, names, column, text_labels, header)
+                                        or f"{path}: {err}") from None
+                if column is None:
+                    yield table.astype(dtype), None
+                else:
+                    yield _features(table, column, dtype), (table[:, column].copy() if y is None else y)
+    except UnicodeDecodeError:
+        raise DataFileError(_encoding_error(path)) from None
+
+
+def _layout(f, path, label, header):
+    """(column names, label column, whether labels are text, header, lines to skip) from the first rows."""
+    first, first_line = _first_row(f)
+    if first is None:
+        raise DataFileError(f"{path}: the file holds no rows (expected a table of comma-separated numbers)")
+    header = _detect_header(path, first, first_line, label, header)
+    names = [c.strip() for c in first] if header else [str(i) for i in range(len(first))]
+    column = _label_index(label, names, header, path)
+    sample = _first_row(f)[0] if header else first  # the first data row
+    if sample is None:
+        raise DataFileError(f"{path}: the file has a header but no data rows")
+    text_labels = column is not None and len(sample) > column and not _is_number(sample[column])
+    return names, column, text_labels, header, first_line if header else 0
+
+
+def _check_width(table, names):
+    if table.shape[1] != len(names):  # every row alike, but not as wide as the header
+        raise ValueError(f"rows of {table.shape[1]} cells; expected {len(names)} like the first row")
+
+
+def _features(table, column, dtype):
+    X = np.empty((len(table), table.shape[1] - 1), dtype)  # without a float64 copy of the whole table
+    X[:, :column], X[:, column:] = table[:, :column], table[:, column + 1:]
+    return X
+
+
+def _whole(y):
+    return bool(np.all(np.isfinite(y) & (y == np.round(y))))
+
+
+def _loadtxt(lines, **kw):
+    with warnings.catch_warnings():  # NumPy's note on blank lines and max_rows (unused here)
+        warnings.simplefilter("ignore", UserWarning)
+        return np.loadtxt(lines, delimiter=",", quotechar='"', **kw)
 
 
 def _parse(f, skip, width, column, text_labels):
@@ -77,16 +141,19 @@ def _parse(f, skip, width, column, text_labels):
     def read(**kw):
         f.seek(0)
         try:
-            with warnings.catch_warnings():  # NumPy's note on blank lines and max_rows (unused here)
-                warnings.simplefilter("ignore", UserWarning)
-                return np.loadtxt(f, delimiter=",", quotechar='"', skiprows=skip, **kw)
+            return _loadtxt(f, skiprows=skip, **kw)
         except ValueError:
             f.seek(0)
             lines = (line for line in f if _has_cells(line))
             for _ in range(skip and 1):  # the header is the first non-blank line
                 next(lines)
-            return np.loadtxt(lines, delimiter=",", quotechar='"', **kw)
+            return _loadtxt(lines, **kw)
 
+    return _split_labels(read, width, column, text_labels)
+
+
+def _split_labels(read, width, column, text_labels):
+    """(table, None), or with text labels (table without them, the labels as str), through ``read``."""
     if not text_labels:
         return read(dtype=np.float64, ndmin=2), None
     features = [j for j in range(width) if j != column]

@@ -34,6 +34,15 @@ def read_idx(path):
     if len(raw) > MAX_IDX_BYTES:
         raise DataFileError(f"{path}: holds more than {MAX_IDX_BYTES} bytes (decompressed); an IDX file of "
                             "MNIST's kind holds at most 47 MB")
+    shape, header = parse_header(path, raw)
+    expected = header + int(np.prod(shape))
+    if len(raw) != expected:
+        raise DataFileError(length_error(path, shape, expected, len(raw)))
+    return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape)
+
+
+def parse_header(path, raw):
+    """(shape, header bytes) of the IDX file ``path`` from its first bytes ``raw`` (16 are enough), checked."""
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08 or raw[3] not in (1, 3):
         raise DataFileError(f"{path}: not an IDX file of unsigned bytes (magic number {raw[:4].hex() or 'missing'}; "
                             "expected 00000801 for labels or 00000803 for images)")
@@ -41,9 +50,9 @@ def read_idx(path):
     header = 4 + 4 * ndim
     if len(raw) < header:
         raise DataFileError(f"{path}: the header is cut short ({len(raw)} bytes)")
-    shape = tuple(int.from_bytes(raw[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim))
-    expected = header + int(np.prod(shape))
-    if len(raw) != expected:
-        raise DataFileError(f"{path}: the header promises shape {shape} ({expected} bytes) but the file has "
-                            f"{len(raw)} bytes (truncated or corrupt?)")
-    return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape)
+    return tuple(int.from_bytes(raw[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim)), header
+
+
+def length_error(path, shape, expected, actual):
+    return (f"{path}: the header promises shape {shape} ({expected} bytes) but the file has "
+            f"{actual} bytes (truncated or corrupt?)")

@@ -48,6 +48,12 @@ def load_image_folder(path, image_size=None, color=False, classes=None):
     have one size unless ``image_size`` = (H, W) resizes them; a file of
     another size, or not an image, is an error naming it.
     """
+    files, y, classes = image_folder_files(path, classes)
+    return np.stack(list(iter_images(files, image_size, color))), y, classes
+
+
+def image_folder_files(path, classes=None):
+    """The files of ``path/<class>/*.png|jpg`` (class by class), their class indices (int64) and the classes."""
     path = Path(path)
     if not path.is_dir():
         raise FileNotFoundError(f"no image folder at {path}")
@@ -59,20 +65,27 @@ def load_image_folder(path, image_size=None, color=False, classes=None):
                             f"training classes {list(classes)}")
     if not classes:
         raise DataFileError(f"{path}: no class folders; expected {path}/<class>/*.png (or .jpg)")
-    images, labels, first = [], [], None
+    files, labels = [], []
     for index, name in enumerate(classes):
-        for file in image_files(path / name) if (path / name).is_dir() else []:
-            image = read_image(file, image_size, color)
-            if first is None:
-                first = (file, image.shape)
-            elif image.shape != first[1]:
-                raise DataFileError(f"{file}: an image of {size_text(image.shape)}, but {first[0]} is {size_text(first[1])}; "
-                                    "pass image_size=(H, W) (--image-size H W) to resize them all")
-            images.append(image)
-            labels.append(index)
-    if not images:
+        in_class = image_files(path / name) if (path / name).is_dir() else []
+        files += in_class
+        labels += [index] * len(in_class)
+    if not files:
         raise DataFileError(f"{path}: no images ({', '.join(SUFFIXES)}) in the class folders {classes}")
-    return np.stack(images), np.array(labels, dtype=np.int64), list(classes)
+    return files, np.array(labels, dtype=np.int64), list(classes)
+
+
+def iter_images(files, image_size=None, color=False):
+    """The images of ``files`` one by one (as ``read_image``), each of the first one's size or an error naming both."""
+    first = None
+    for file in files:
+        image = read_image(file, image_size, color)
+        if first is None:
+            first = (file, image.shape)
+        elif image.shape != first[1]:
+            raise DataFileError(f"{file}: an image of {size_text(image.shape)}, but {first[0]} is {size_text(first[1])}; "
+                                "pass image_size=(H, W) (--image-size H W) to resize them all")
+        yield image
 
 
 def size_text(shape):

@@ -53,101 +53,68 @@ def pack(source, out, shard_rows=None, label=-1, class_names=None, overwrite=Fal
             file (``label``: its label column, as load_csv)
     shard_rows  rows per shard (default: about 256 MiB of X per shard)
 
-    Every file is written atomically and the index last, so a folder with an index is complete.
-    The source is read whole by its loader (read_idx, load_csv); the shards are written one by one.
+    The source is streamed (``pack_sources``): IDX bytes straight from the file (or its gzip
+    stream), CSV rows parsed a block at a time, images decoded one by one, each shard written as
+    soon as it is full, so packing holds about one shard in memory whatever the source's size.
+    Every file is written atomically and the index last, so a folder with an index is complete;
+    an error midway (a file cut short) removes the shards written and leaves no index.
     """
+    from .pack_sources import open_source
+
     out = Path(out)
     if shard_rows is not None:
         check_int(shard_rows, "shard_rows", "pack", low=1)
     if (out / INDEX).exists() and not overwrite:
         raise FileExistsError(f"{out} already holds a packed dataset ({INDEX}); pass overwrite=True "
                               "(--overwrite) to replace it, or choose another folder")
-    splits, found_names = _read_source(source, label)
+    splits, found_names = open_source(source, label)
+    train = splits["train"]
+    for split, src in splits.items():
+        if src.row_shape != train.row_shape:
+            raise DataFileError(f"{source}: the {split} rows have shape {src.row_shape}, the train rows "
+                                f"{train.row_shape}; expected one shape")
     out.mkdir(parents=True, exist_ok=True)
-    X0, y0 = splits["train"]
+    (out / INDEX).unlink(missing_ok=True)  # while the shards change, the folder is no packed dataset
+    written, index_splits = [], {}
+    try:
+        for split, src in splits.items():
+            index_splits[split] = _write_split(out, split, src, shard_rows, written)
+    except BaseException:
+        for file in written:
+            file.unlink(missing_ok=True)
+        raise
     index = {"format": FORMAT, "version": VERSION,
-             "dtype": {"X": X0.dtype.str, "y": None if y0 is None else y0.dtype.str},
-             "row_shape": {"X": list(X0.shape[1:]), "y": None if y0 is None else list(y0.shape[1:])},
-             "class_names": class_names or found_names, "splits": {}}
-    for split, (X, y) in splits.items():
-        rows = shard_rows or max(1, SHARD_MIB * MIB // max(1, X[:1].nbytes))
-        shards = []
-        for number, start in enumerate(range(0, len(X), rows)):
-            shard = {"rows": len(X[start:start + rows]), "sha256": {}}
-            for part, array in (("X", X), ("y", y)):
-                if array is None:
-                    continue
-                name = f"{split}-{number:05d}-{part}.npy"
-                with atomic_write(out / name) as f:
-                    np.save(f, np.ascontiguousarray(array[start:start + rows]))
-                shard[part], shard["sha256"][part] = name, sha256_of(out / name)
-            shards.append(shard)
-        index["splits"][split] = {"rows": len(X), "shards": shards}
+             "dtype": {"X": train.dtype.str, "y": None if train.y_dtype is None else np.dtype(train.y_dtype).str},
+             "row_shape": {"X": list(train.row_shape), "y": None if train.y_dtype is None else list(train.y_shape)},
+             "class_names": class_names or found_names, "splits": index_splits}
     with atomic_write(out / INDEX, "w") as f:
         json.dump(index, f, indent=1)
     return index
 
 
-def _read_source(source, label):
-    """{split: (X, y)} and the class names (or None) of what ``pack`` was given."""
-    from . import mnist
-    from .csv import load_csv
-    from .idx import read_idx
-
-    if isinstance(source, tuple):
-        X, y = source
-        X = np.asarray(X) if not isinstance(X, np.ndarray) else X
-        if y is not None and len(y) != len(X):
-            raise ValueError(f"pack: X has {len(X)} rows but y has {len(y)}; expected one label per row")
-        return {"train": (X, None if y is None else np.asarray(y))}, None
-    path = Path(source)
-    if path.is_dir() and (path / "train").is_dir():
-        return _read_image_folders(path)
-    if path.is_dir():
-        splits = {}
-        for split in ("train", "test"):
-            files = [_idx_file(path, mnist.PARTS[f"{split}_{part}"]) for part in ("images", "labels")]
-            if all(files):
-                splits[split] = tuple(read_idx(f) for f in files)
-        if "train" not in splits:
-            raise DataFileError(f"{path}: no {mnist.PARTS['train_images']}(.gz) and "
-                                f"{mnist.PARTS['train_labels']}(.gz) in this folder; expected MNIST-family IDX files")
-        names = mnist.CLASS_NAMES.get(path.name)
-        return splits, names
-    if not path.is_file():
-        raise FileNotFoundError(f"pack: no file or folder at {path}")
-    if path.suffix.lower() == ".csv":
-        return {"train": load_csv(path, label=label)}, None
-    if "idx3" in path.name:
-        labels = path.with_name(path.name.replace("images-idx3", "labels-idx1"))
-        y = read_idx(labels) if labels.is_file() and labels != path else None
-        return {"train": (read_idx(path), y)}, None
-    raise DataFileError(f"{path}: expected a CSV file (.csv), an IDX images file (*-idx3-ubyte[.gz]), "
-                        "a folder of MNIST-family IDX files or an image folder (DIR/train/<class>/*.png)")
+def _write_split(out, split, src, shard_rows, written):
+    """Write the shards of one split as they come; return its entry of the index."""
+    rows = shard_rows or max(1, SHARD_MIB * MIB // max(1, src.row_bytes))
+    shards, total = [], 0
+    for number, (X, y) in enumerate(src.shards(rows)):
+        shard = {"rows": len(X), "sha256": {}}
+        for part, array in (("X", X), ("y", y)):
+            if array is not None:
+                shard[part] = f"{split}-{number:05d}-{part}.npy"
+                written.append(out / shard[part])
+                shard["sha256"][part] = _save(out / shard[part], array)
+        shards.append(shard)
+        total += len(X)
+    for shard in shards:  # a CSV's labels: int64 only if every one is whole, known at the end
+        if "y" in shard and np.load(out / shard["y"], mmap_mode="r").dtype != src.y_dtype:
+            shard["sha256"]["y"] = _save(out / shard["y"], np.load(out / shard["y"]).astype(src.y_dtype))
+    return {"rows": total, "shards": shards}
 
 
-def _read_image_folders(path):
-    """DIR/train/<class>/*.png|jpg (and DIR/test/<class>/ if there): the images as uint8 pixels."""
-    from .images import load_image_folder
-
-    X, y, classes = load_image_folder(path / "train")
-    splits = {"train": (_as_pixels(X), y)}
-    if (path / "test").is_dir():
-        X_test, y_test, _ = load_image_folder(path / "test", classes=classes)
-        splits["test"] = (_as_pixels(X_test), y_test)
-    return splits, [str(c) for c in classes]
-
-
-def _as_pixels(X):
-    """Images of whole pixel values 0..255 as uint8 (a quarter of float32's bytes)."""
-    return X.astype(np.uint8) if np.array_equal(X, np.round(X)) and X.min() >= 0 and X.max() <= 255 else X
-
-
-def _idx_file(folder, stem):
-    for candidate in (folder / (stem + ".gz"), folder / stem):
-        if candidate.is_file():
-            return candidate
-    return None
+def _save(file, array):
+    with atomic_write(file) as f:
+        np.save(f, np.ascontiguousarray(array))
+    return sha256_of(file)
 
 
 # -- reading ---------------------------------------------------------------------------------------
