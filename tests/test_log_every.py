@@ -50,3 +50,38 @@ def test_fit_checks_log_every():
     model = cr.Sequential([cr.Dense(2, 2)], rng=0)
     with pytest.raises(ValueError, match="fit: log_every must be an integer >= 1"):
         model.fit(np.zeros((4, 2)), np.zeros(4, int), loss="cross_entropy", log_every=0, verbose=0)
+
+
+def test_progress_bar_shows_the_loss_and_takes_a_step_without_one(capsys):
+    """With MPI, a rank with no rows in a step reports no loss (training.stream): the bar moves on
+    and keeps the last loss it showed."""
+    pytest.importorskip("tqdm")
+    from chainrule.training.progress import ProgressBar
+
+    bar = ProgressBar()
+    bar.set_context(None, None, {"epochs": 1, "samples": 40, "batch_size": 10})
+    bar.on_epoch_begin(0)
+    bar.on_batch_end(0, {"loss": 0.25})
+    bar.on_batch_end(10, {})
+    assert bar.seen == 20 and bar.bar.postfix == "loss=0.2500"
+    bar.on_epoch_end(0, {"loss": 0.2})
+
+
+def test_diagnostics_keep_the_last_step_even_past_the_expected_count():
+    """Uneven MPI ranks on packed data can take more steps than ceil(rows / batch_size): the epoch's
+    diagnostics are those of its last step, not of the step the count expected to be last."""
+    from chainrule.training.diagnostics import Diagnostics, layer_diagnostics
+
+    model = cr.Sequential([cr.Dense(3, 4), cr.ReLU(), cr.Dense(4, 2)], rng=0)
+    model.compile("mse")
+    diagnostics = Diagnostics()
+    diagnostics.set_context(model, None, {"steps": 2})
+    rng = np.random.default_rng(0)
+    for step in range(3):  # one step more than expected
+        X = rng.normal(size=(5, 3)) * (step + 1)
+        model.loss(model.forward(X, training=True), np.zeros((5, 2)))  # C, then dW[l] from dA[L] = dC/dA[L]
+        model.backward(model.loss.backward())
+        diagnostics.on_batch_end(step, {"loss": 0.0})
+    last = layer_diagnostics(model)
+    diagnostics.on_epoch_end(0, {})
+    assert diagnostics.records[0] == {"epoch": 1, **last}

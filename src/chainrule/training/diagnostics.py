@@ -32,7 +32,9 @@ class Diagnostics(Callback):
         self.records = []
 
     def on_batch_end(self, step, logs=None):
-        if step == self.params.get("steps", 0) - 1:  # the epoch's last training batch, before validation
+        # the epoch's last training batch, before validation (>=: with MPI on packed data, uneven ranks
+        # can take a step or two more than ceil(rows / batch_size))
+        if step >= self.params.get("steps", 0) - 1:
             self.last_step = layer_diagnostics(self.model)
 
     def on_epoch_end(self, epoch, logs=None):

@@ -76,7 +76,7 @@ class ProgressBar(Callback):
         size = min(batch, self.params.get("samples", batch) - self.seen)
         self.seen += size
         self.bar.update(size)
-        if step % 10 == 0:
+        if step % 10 == 0 and "loss" in logs:  # no loss: with MPI, a step in which this rank had no rows
             self.bar.set_postfix(loss=f"{logs['loss']:.4f}", refresh=False)
 
     def on_epoch_end(self, epoch, logs=None):

@@ -122,7 +122,7 @@ def _train_epoch(model, dataset, epoch, local_batch, shuffle, loss, optimizer, c
         outs.append(out.copy())
         ys.append(y_b.copy())
         for cb in callbacks:
-            cb.on_batch_end(step, {"loss": value})  # this rank's; NaN when it had no rows in this step
+            cb.on_batch_end(step, {"loss": value} if len(X_raw) else {})  # this rank's loss; none without rows
     if not np.all(np.isfinite(model.params_)):  # the epoch's last step overflowed the weights
         loop._diverged(model, snapshot, optimizer, "weights", epoch, steps - 1, steps, X_b)
     y = np.concatenate(ys)
