@@ -180,29 +180,29 @@ CSV_DAMAGE = {
 }
 
 
-@pytest.mark.parametrize("damage", CSV_DAMAGE)
-def test_a_bad_csv_raises_load_csv_s_error_and_leaves_no_pack(tmp_path, monkeypatch, damage):
+def assert_pack_raises_what_load_csv_raises(tmp_path, monkeypatch, data, words):
+    """pack streams the CSV in small blocks, fails with load_csv's own message, and leaves no pack."""
     monkeypatch.setattr(pack_sources, "CSV_BLOCK_CELLS", 4 * 37)
-    lines = csv_text(1000, np.arange(1000) % 4).splitlines()
-    (tmp_path / "t.csv").write_text("\n".join(CSV_DAMAGE[damage](lines)) + "\n")
+    (tmp_path / "t.csv").write_bytes(data)
     with pytest.raises(DataFileError) as expected:
         load_csv(tmp_path / "t.csv")
     with pytest.raises(DataFileError) as raised:
         pack(tmp_path / "t.csv", tmp_path / "out", shard_rows=100)
-    assert str(raised.value) == str(expected.value) and "line 901" in str(raised.value)
+    assert str(raised.value) == str(expected.value) and words in str(raised.value)
     assert list((tmp_path / "out").iterdir()) == []
+
+
+@pytest.mark.parametrize("damage", CSV_DAMAGE)
+def test_a_bad_csv_raises_load_csv_s_error_and_leaves_no_pack(tmp_path, monkeypatch, damage):
+    lines = csv_text(1000, np.arange(1000) % 4).splitlines()
+    data = ("\n".join(CSV_DAMAGE[damage](lines)) + "\n").encode()
+    assert_pack_raises_what_load_csv_raises(tmp_path, monkeypatch, data, "line 901")
 
 
 def test_a_non_utf8_byte_late_in_a_csv_is_named_as_load_csv_names_it(tmp_path, monkeypatch):
-    monkeypatch.setattr(pack_sources, "CSV_BLOCK_CELLS", 4 * 37)
     text = csv_text(1000, np.arange(1000) % 4).encode()
-    (tmp_path / "t.csv").write_bytes(text[:-200] + b"\xe9" + text[-200:])
-    with pytest.raises(DataFileError) as expected:
-        load_csv(tmp_path / "t.csv")
-    with pytest.raises(DataFileError) as raised:
-        pack(tmp_path / "t.csv", tmp_path / "out", shard_rows=100)
-    assert str(raised.value) == str(expected.value) and "is not UTF-8" in str(raised.value)
-    assert list((tmp_path / "out").iterdir()) == []
+    data = text[:-200] + b"\xe9" + text[-200:]
+    assert_pack_raises_what_load_csv_raises(tmp_path, monkeypatch, data, "is not UTF-8")
 
 
 # -- memory: about one shard, whatever the source's size ------------------------------------------
