@@ -230,8 +230,11 @@ def test_an_interrupt_keeps_the_checkpoint_and_prints_the_resume_command(tmp_pat
     run_dir = tmp_path / "run"
     process = subprocess.Popen([sys.executable, "-m", "chainrule", "train", "--dataset", "spirals", "--epochs",
                                 "100000", "--plain", "--no-plots", "--out", str(run_dir)],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                               env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+                               # as in a terminal: a suite started in the background of a script inherits
+                               # SIGINT ignored, and a Python started so never turns it into KeyboardInterrupt
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 60
     while not (run_dir / "checkpoint.chainrule").exists() and time.monotonic() < deadline:
         time.sleep(0.05)
