@@ -56,7 +56,7 @@ def fit(model, X, y, loss=None, optimizer="adam", epochs=10, batch_size=32, vali
     If the model has a ``preprocessor`` (a fitted Scaler), X and the
     validation inputs are raw and transformed by it first.
     """
-    loss = losses_module.get(loss if loss is not None else _model_loss(model))
+    loss = losses_module.get(loss if loss is not None else model_loss(model))
     optimizer = optim.get(optimizer)
     check_int(batch_size, "batch_size", "fit", low=1)
     check_int(epochs, "epochs", "fit", low=0)
@@ -221,7 +221,7 @@ def train_epoch(model, X, Y, order, batch_size, loss, optimizer, callbacks, buff
         Yb = np.take(Y, idx, axis=0, out=buffers.Y[:b], mode="clip")
         out, value = train_step(model, Xb, Yb, loss, optimizer, strategy, len(batch))
         if not math.isfinite(value):
-            _diverged(model, snapshot, optimizer, value, epoch, step, steps, X)
+            diverged(model, snapshot, optimizer, value, epoch, step, steps, X)
         buffers.outputs[m:m + b] = out
         seen.append(idx)
         total += value * b
@@ -229,7 +229,7 @@ def train_epoch(model, X, Y, order, batch_size, loss, optimizer, callbacks, buff
         for cb in callbacks:
             cb.on_batch_end(step, {"loss": value})
     if not np.all(np.isfinite(model.params_)):  # the epoch's last step overflowed the weights
-        _diverged(model, snapshot, optimizer, "weights", epoch, steps - 1, steps, X)
+        diverged(model, snapshot, optimizer, "weights", epoch, steps - 1, steps, X)
     return total / m, np.concatenate(seen)
 
 
@@ -265,7 +265,7 @@ class Snapshot:
         optimizer.state, optimizer.iterations = self.state, self.iterations
 
 
-def _diverged(model, snapshot, optimizer, value, epoch, step, steps, X):
+def diverged(model, snapshot, optimizer, value, epoch, step, steps, X):
     """Stop with a clear error, the model and optimizer back where they were when the epoch
     began (the current weights, even where finite, are what produced the NaN)."""
     snapshot.restore(model, optimizer)
@@ -290,7 +290,8 @@ def _standardised(model, X):
     return bool(np.all(np.abs(mean) < 0.1) and np.all(np.abs(std[varying] - 1) < 0.1))
 
 
-def _model_loss(model):
+def model_loss(model):
+    """The loss the model was compiled or last fitted with; a clear error if it has none."""
     if model.loss is None:
         raise ValueError("fit needs a loss: pass loss='cross_entropy', 'bce', 'mse' or 'huber' (or a Loss object)")
     return model.loss

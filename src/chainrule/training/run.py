@@ -83,7 +83,8 @@ def build_callbacks(train, has_validation):
     return found
 
 
-def _scaler(name):
+def scaler_class(name):
+    """The scaler class a recipe's ``[data] scale`` names (None for none)."""
     from ..data.preprocessing import SCALERS
 
     return SCALERS.get(name)
@@ -139,7 +140,7 @@ def _train(config, run_dir, resume, verbose, data_dir, log, overwrite, accept_ch
     loss = losses_module.get(t.loss or ("cross_entropy" if classify else "mse"))
     check_fits_in_memory(config, data["X_train"].shape[1], n_out)
     model = build_model(config, data["X_train"].shape[1], n_out)
-    scaler_cls = _scaler(config.data.scale)
+    scaler_cls = scaler_class(config.data.scale)
     if scaler_cls is not None:
         model.preprocessor = scaler_cls().fit(data["X_train"])
     optimizer = build_optimizer(t)
@@ -254,7 +255,7 @@ def finish_run(config, run_dir, model, loss, history, diagnostics, data, started
         "test": test, "final": {k: v[-1] for k, v in history.history.items()},
         "wall_time_seconds": round(time.perf_counter() - started, 3), "resumed": bool(resume),
         "parameters": model.num_params, "diagnostics": diagnostics.records[-1] if diagnostics.records else {},
-        "versions": _versions(),
+        "versions": versions(),
     }
     if strategy is not None:
         card["ranks"] = strategy.size
@@ -324,7 +325,8 @@ def write_history(history, run_dir):
             writer.writerow([i + 1, *(history[k][i] for k in keys)])
 
 
-def _versions():
+def versions():
+    """What the run card records of the software that made the run."""
     from .. import __version__
 
     return {"chainrule": __version__, "numpy": np.__version__, "python": platform.python_version(),

@@ -41,7 +41,7 @@ def fit_stream(model, dataset, loss=None, optimizer="adam", epochs=10, batch_siz
     rows, can differ). A rank that has run out of rows takes part in the step with 0 rows, so every rank
     runs the same steps, until no rank has rows left; the gradient is the mean over the B_s rows.
     """
-    loss = losses_module.get(loss if loss is not None else loop._model_loss(model))
+    loss = losses_module.get(loss if loss is not None else loop.model_loss(model))
     optimizer = optim.get(optimizer)
     check_int(batch_size, "batch_size", "fit", low=1)
     check_int(epochs, "epochs", "fit", low=0)
@@ -115,7 +115,7 @@ def _train_epoch(model, dataset, epoch, local_batch, shuffle, loss, optimizer, c
             Y_b = loss.targets(y_b, (len(X_b), n_out), model.dtype)
             out, value = loop.train_step(model, X_b, Y_b, loss, optimizer, strategy, batch_rows)
             if not math.isfinite(value):
-                loop._diverged(model, snapshot, optimizer, value, epoch, step, steps, X_b)
+                loop.diverged(model, snapshot, optimizer, value, epoch, step, steps, X_b)
             total += value * len(X_b)
         else:
             out, value = _empty_step(model, no_rows, optimizer, strategy), math.nan
@@ -124,7 +124,7 @@ def _train_epoch(model, dataset, epoch, local_batch, shuffle, loss, optimizer, c
         for cb in callbacks:
             cb.on_batch_end(step, {"loss": value} if len(X_raw) else {})  # this rank's loss; none without rows
     if not np.all(np.isfinite(model.params_)):  # the epoch's last step overflowed the weights
-        loop._diverged(model, snapshot, optimizer, "weights", epoch, steps - 1, steps, X_b)
+        loop.diverged(model, snapshot, optimizer, "weights", epoch, steps - 1, steps, X_b)
     y = np.concatenate(ys)
     return np.concatenate(outs), y, total / max(len(y), 1)
 
@@ -251,7 +251,7 @@ def train_packed(config, run_dir, packed=None, memory_budget_mib=None, verbose=1
     loss = losses_module.get(t.loss or ("cross_entropy" if classify else "mse"))
     model = run.build_model(config, int(np.prod(X1.shape[1:])), n_out)
     train.rng = model.rng_  # the chunk order and shuffles: seeded by the recipe, saved in the checkpoint
-    scaler_cls = run._scaler(config.data.scale)
+    scaler_cls = run.scaler_class(config.data.scale)
     if scaler_cls is not None:
         model.preprocessor = fit_scaler(scaler_cls(), train)
     optimizer, history = run.build_optimizer(t), cbs.History()
@@ -282,7 +282,7 @@ def train_packed(config, run_dir, packed=None, memory_budget_mib=None, verbose=1
             "final": {k: v[-1] for k, v in history.history.items()},
             "wall_time_seconds": round(time.perf_counter() - started, 3), "resumed": bool(resume),
             "parameters": model.num_params, "memory_budget_mib": memory_budget_mib,
-            "diagnostics": diagnostics.records[-1] if diagnostics.records else {}, "versions": run._versions()}
+            "diagnostics": diagnostics.records[-1] if diagnostics.records else {}, "versions": run.versions()}
     if strategy is not None:
         card["ranks"] = ranks
     with atomic_write(run_dir / "run.json", "w") as f:
