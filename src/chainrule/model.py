@@ -13,6 +13,7 @@ import math
 
 import numpy as np
 
+from . import aligned
 from . import functional as F
 from . import losses as losses_module
 from .init import as_generator
@@ -100,8 +101,8 @@ class Sequential:
             layer.build(layer_rng, self.dtype)
         arrays = [(layer, name) for layer in self.layers for name in layer.param_names]
         total = sum(getattr(layer, name).size for layer, name in arrays)
-        self.params_ = np.empty(total, self.dtype)
-        self.grads_ = np.zeros(total, self.dtype)
+        self.params_ = aligned.empty(total, self.dtype)  # on a cache line: every step passes over them whole
+        self.grads_ = aligned.zeros(total, self.dtype)
         start = 0
         for layer, name in arrays:
             value = getattr(layer, name)

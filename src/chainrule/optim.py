@@ -26,7 +26,7 @@ import math
 
 import numpy as np
 
-from . import optim_executor
+from . import aligned, optim_executor
 from .optim_executor import FUSED_MIN_SIZE  # noqa: F401  (reported by chainrule.benchmark)
 from .validation import check_bool, check_fraction, check_non_negative, check_positive
 
@@ -82,7 +82,7 @@ class Optimizer:
 
     def _start_state(self, p):
         if not self.state:
-            self.state = {name: np.zeros_like(p) for name in self.state_names}
+            self.state = {name: aligned.zeros_like(p) for name in self.state_names}
             return
         size = next(iter(self.state.values())).size
         if size != p.size:
@@ -99,7 +99,7 @@ class Optimizer:
         if iterations and missing:
             raise ValueError(f"{type(self).__name__}: the saved state has no {', '.join(missing)} "
                              f"(it holds {', '.join(sorted(arrays)) or 'nothing'})")
-        self.state = {name: np.array(arrays[name]) for name in self.state_names} if iterations else {}
+        self.state = {name: aligned.copy(arrays[name]) for name in self.state_names} if iterations else {}
 
     def __repr__(self):
         return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self.get_config().items())})"

@@ -23,9 +23,7 @@ import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-import numpy as np
-
-from . import fused
+from . import aligned, fused
 
 #: from this many parameters on, the update runs on slices in parallel threads;
 #: below it, threads cost more than they save
@@ -70,7 +68,7 @@ class Scratch:
     def rows(self, names, shape, dtype):
         if any(name not in self.arrays or self.arrays[name].shape != shape or self.arrays[name].dtype != dtype
                for name in names):
-            self.arrays = {name: np.empty(shape, dtype) for name in names}
+            self.arrays = {name: aligned.empty(shape, dtype) for name in names}
         return self.arrays
 
 

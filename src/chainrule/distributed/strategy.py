@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import aligned
 from ..layers import BatchNorm, Dropout
 from ..optim import clip_by_global_norm
 from ..training.callbacks import ModelCheckpoint
@@ -138,7 +139,7 @@ class DataParallel:
             return
         p, g = model.params_, model.grads_
         if not optimizer.state:
-            optimizer.state = {name: np.zeros_like(p) for name in optimizer.state_names}
+            optimizer.state = {name: aligned.zeros_like(p) for name in optimizer.state_names}
         start, stop = share(p.size, self.rank, self.size)
         whole, clipnorm = optimizer.state, optimizer.clipnorm
         if clipnorm is not None:
