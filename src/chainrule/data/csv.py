@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from .idx import DataFileError
+from .labels import whole_numbers
 
 
 def load_csv(path, label=-1, header=None, dtype=np.float32):
@@ -55,7 +56,7 @@ def _load(path, label, header, dtype):
     X = _features(table, column, dtype)
     if y is None:
         y = table[:, column]
-        y = y.astype(np.int64) if _whole(y) else y.astype(dtype)
+        y = y.astype(np.int64) if whole_numbers(y) else y.astype(dtype)
     return X, y
 
 
@@ -119,10 +120,6 @@ def _features(table, column, dtype):
     X = np.empty((len(table), table.shape[1] - 1), dtype)  # without a float64 copy of the whole table
     X[:, :column], X[:, column:] = table[:, :column], table[:, column + 1:]
     return X
-
-
-def _whole(y):
-    return bool(np.all(np.isfinite(y) & (y == np.round(y))))
 
 
 def _loadtxt(lines, **kw):

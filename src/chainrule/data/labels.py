@@ -12,6 +12,11 @@ MAX_CLASSES = 50
 TASKS = ("auto", "classification", "regression")
 
 
+def whole_numbers(y):
+    """Are all the numbers of y whole (and finite)? Then, as labels, they are classes, kept as int64."""
+    return bool(np.all(np.isfinite(y) & (y == np.round(y))))
+
+
 def decide_task(y, task="auto"):
     """("classification" | "regression", the reason in words) for targets ``y``.
 
@@ -32,7 +37,7 @@ def decide_task(y, task="auto"):
         return "regression", f"the targets have {y.shape[1]} columns"
     if text:
         return "classification", f"the labels are text ({len(np.unique(y))} distinct)"
-    whole = bool(np.all(np.isfinite(y) & (y == np.round(y))))
+    whole = whole_numbers(y)
     if task == "classification":
         if not whole:
             raise ValueError("task='classification' needs whole-number or text labels; "

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from .idx import DataFileError, length_error, parse_header, read_idx
+from .labels import whole_numbers
 
 READ_BYTES = 1 << 20  # one read from an IDX file (a gzip stream allocates this much per read)
 CSV_BLOCK_CELLS = 1 << 16  # cells of a CSV parsed at once (float64: 512 KiB; NumPy's parser holds a few times that)
@@ -85,7 +86,7 @@ def _arrays(X, y):
 def _idx(images, labels=None):
     """The IDX images file ``images`` (and its labels, read whole: one byte a row), streamed."""
     with _open_idx(images) as f:
-        shape, header = parse_header(images, _read(f, images, 16))
+        shape, header = parse_header(images, _read(images, f.read, 16))
     expected = header + int(np.prod(shape))
     if images.suffix != ".gz" and images.stat().st_size != expected:  # a raw file's length is known up front
         raise DataFileError(length_error(images, shape, expected, images.stat().st_size))
@@ -97,19 +98,19 @@ def _idx(images, labels=None):
     def shards(rows):
         buffer = np.empty((min(rows, shape[0]), *shape[1:]), np.uint8)
         with _open_idx(images) as f:
-            got = len(_read(f, images, header))
+            got = len(_read(images, f.read, header))
             for start in range(0, shape[0], rows):
                 n = min(rows, shape[0] - start)
                 view = memoryview(buffer[:n].reshape(-1))
                 filled = 0
                 while filled < len(view):
-                    read = _read_into(f, images, view[filled:filled + READ_BYTES])
+                    read = _read(images, f.readinto, view[filled:filled + READ_BYTES])
                     if not read:  # the data ends before the header's promise
                         raise DataFileError(length_error(images, shape, expected, got + filled))
                     filled += read
                 got += filled
                 yield buffer[:n], None if y is None else y[start:start + n]
-            while more := _read(f, images, READ_BYTES):  # data past the promise: count it for the message
+            while more := _read(images, f.read, READ_BYTES):  # data past the promise: count it for the message
                 got += len(more)
             if got != expected:
                 raise DataFileError(length_error(images, shape, expected, got))
@@ -126,17 +127,11 @@ def _open_idx(path):
         raise DataFileError(f"{path}: cannot read the file ({err})") from err
 
 
-def _read(f, path, size):
+def _read(path, method, argument):
+    """``method(argument)`` (a file's read or readinto); a damaged file's error names ``path``."""
     try:
-        return f.read(size)
+        return method(argument)
     except (OSError, EOFError, zlib.error) as err:  # gzip.BadGzipFile is an OSError
-        raise DataFileError(f"{path}: cannot read the file ({err})") from err
-
-
-def _read_into(f, path, view):
-    try:
-        return f.readinto(view)
-    except (OSError, EOFError, zlib.error) as err:
         raise DataFileError(f"{path}: cannot read the file ({err})") from err
 
 
@@ -169,7 +164,7 @@ def _csv(path, label):
             if yb is not None and text:
                 split.y_dtype = np.result_type(split.y_dtype, yb.dtype)
             elif yb is not None:
-                whole = whole and bool(np.all(np.isfinite(yb) & (yb == np.round(yb))))
+                whole = whole and whole_numbers(yb)
                 split.y_dtype = np.dtype(np.int64 if whole else X0.dtype)
             start = 0
             while start < len(Xb):
